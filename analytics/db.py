@@ -1,0 +1,210 @@
+"""The DuckDB file: where it is, how it is opened, its schema and migrations.
+
+Holding the file (DESIGN.md): DuckDB locks the file per process, so this module alone
+opens connections, always read-write, for the length of one operation — no connection
+is held between operations, by the app or the CLI. Every write is one short transaction
+that also bumps ``meta.data_version`` and leaves one audit entry; the app caches query
+results by :func:`data_version`, which reads a side file and never opens the database.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+
+from .errors import Actor, DatabaseLocked
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = ROOT / "data" / "dashboard.duckdb"
+LOCK_RETRY_SECONDS = 5.0
+
+# Each migration takes the schema from version i-1 to i. Append, never edit a shipped one.
+MIGRATIONS: list[list[str]] = [
+    [  # 1: the data model of DESIGN.md
+        """CREATE TABLE meta(key VARCHAR PRIMARY KEY, value VARCHAR)""",
+        """CREATE SEQUENCE upload_seq START 1""",
+        """CREATE SEQUENCE audit_seq START 1""",
+        """CREATE TABLE units(
+            unit_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL UNIQUE, level VARCHAR NOT NULL,
+            parent_id VARCHAR, peer_group VARCHAR, is_home BOOLEAN NOT NULL DEFAULT false)""",
+        """CREATE TABLE indicators(
+            indicator_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL UNIQUE, unit_of_measure VARCHAR,
+            kind VARCHAR NOT NULL, direction INTEGER NOT NULL DEFAULT 1, category VARCHAR,
+            points DOUBLE NOT NULL DEFAULT 0, scoring_method VARCHAR, is_key BOOLEAN NOT NULL DEFAULT false,
+            is_difficult BOOLEAN NOT NULL DEFAULT false, scope VARCHAR, parent_id VARCHAR,
+            curve VARCHAR NOT NULL DEFAULT 'linear', needs_review BOOLEAN NOT NULL DEFAULT false)""",
+        """CREATE TABLE indicator_owners(
+            indicator_id VARCHAR NOT NULL, unit_id VARCHAR, owner_leader VARCHAR, owner_staff VARCHAR,
+            owner_office VARCHAR, valid_from DATE NOT NULL, upload_id INTEGER)""",
+        """CREATE TABLE uploads(
+            upload_id INTEGER PRIMARY KEY, file_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+            layout VARCHAR, uploaded_by VARCHAR NOT NULL, uploaded_at TIMESTAMP NOT NULL,
+            rows_read INTEGER, rows_stored INTEGER, rows_rejected INTEGER,
+            status VARCHAR NOT NULL, message VARCHAR, report VARCHAR)""",
+        """CREATE TABLE targets(
+            year INTEGER NOT NULL, unit_id VARCHAR NOT NULL, indicator_id VARCHAR NOT NULL,
+            measure VARCHAR NOT NULL, target DOUBLE NOT NULL, upload_id INTEGER NOT NULL,
+            source_row INTEGER)""",
+        """CREATE TABLE observations(
+            year INTEGER NOT NULL, period INTEGER NOT NULL, unit_id VARCHAR NOT NULL,
+            indicator_id VARCHAR NOT NULL, measure VARCHAR NOT NULL, value DOUBLE NOT NULL,
+            approx BOOLEAN NOT NULL DEFAULT false, upload_id INTEGER NOT NULL, source_row INTEGER)""",
+        """CREATE TABLE adjustments(
+            year INTEGER NOT NULL, unit_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, level VARCHAR,
+            item VARCHAR, points DOUBLE NOT NULL, reason VARCHAR, charged_to VARCHAR, upload_id INTEGER)""",
+        """CREATE TABLE projects(
+            project_id VARCHAR NOT NULL, year INTEGER NOT NULL, name VARCHAR NOT NULL, category VARCHAR,
+            unit_id VARCHAR, leader VARCHAR, plan_investment DOUBLE, plan_start VARCHAR, upload_id INTEGER)""",
+        """CREATE TABLE project_progress(
+            project_id VARCHAR NOT NULL, year INTEGER NOT NULL, period INTEGER NOT NULL, completed DOUBLE,
+            milestone VARCHAR, started BOOLEAN, upload_id INTEGER)""",
+        """CREATE TABLE audit_log(
+            audit_id INTEGER PRIMARY KEY, logged_at TIMESTAMP NOT NULL, username VARCHAR NOT NULL,
+            action VARCHAR NOT NULL, detail VARCHAR)""",
+        # The current value of a key is its latest revision from an upload not withdrawn.
+        """CREATE VIEW current_observations AS
+            SELECT o.* FROM observations o JOIN uploads u USING (upload_id)
+            WHERE u.status <> 'withdrawn'
+            QUALIFY row_number() OVER (PARTITION BY o.year, o.period, o.unit_id, o.indicator_id, o.measure
+                                       ORDER BY o.upload_id DESC) = 1""",
+        """CREATE VIEW current_targets AS
+            SELECT t.* FROM targets t JOIN uploads u USING (upload_id)
+            WHERE u.status <> 'withdrawn'
+            QUALIFY row_number() OVER (PARTITION BY t.year, t.unit_id, t.indicator_id, t.measure
+                                       ORDER BY t.upload_id DESC) = 1""",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def db_path(path: str | os.PathLike | None = None) -> Path:
+    """The database file: an explicit path, else $TARGETS_DB, else data/dashboard.duckdb."""
+    return Path(path or os.environ.get("TARGETS_DB") or DEFAULT_DB)
+
+
+def _holder(message: str) -> str:
+    m = re.search(r"lock is held in (.+?\(PID \d+\))", message)
+    return m.group(1) if m else "未知进程"
+
+
+@contextmanager
+def connect(path: str | os.PathLike | None = None, *,
+            retry_seconds: float = LOCK_RETRY_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the file read-write for one operation and close it afterwards.
+
+    Retries while another process holds the lock, then raises :class:`DatabaseLocked`
+    naming the holder. The schema is brought to :data:`SCHEMA_VERSION` on open.
+    """
+    p = db_path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + retry_seconds
+    while True:
+        try:
+            con = duckdb.connect(str(p))
+            break
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise DatabaseLocked(str(p), _holder(str(e))) from None
+            time.sleep(0.1)
+    try:
+        migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> tuple | None:
+    """The first row of a query, with the result fully consumed (DuckDB 2.0 refuses further
+    work on a connection whose last result was only partly fetched)."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    has_meta = one(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'")[0]
+    if not has_meta:
+        return 0
+    row = one(con, "SELECT value FROM meta WHERE key = 'schema_version'")
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply the migrations the file lacks, each in its own transaction; return the version."""
+    current = schema_version(con)
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(f"数据库结构版本 {current} 高于本程序支持的 {SCHEMA_VERSION}，请升级程序")
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in MIGRATIONS[version - 1]:
+                con.execute(statement)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
+            con.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0')")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION
+
+
+def _version_file(con: duckdb.DuckDBPyConnection) -> Path | None:
+    row = one(con, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
+    return Path(row[0] + ".version") if row and row[0] else None
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, actor: Actor, action: str,
+                detail: dict | None = None) -> Iterator[dict]:
+    """One write: BEGIN … audit entry + data_version bump … COMMIT, or ROLLBACK on any error.
+
+    Yields the audit detail dict, which the caller may complete (e.g. with the upload id)
+    before the commit writes it.
+    """
+    detail = dict(detail or {})
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield detail
+        con.execute("INSERT INTO audit_log VALUES (nextval('audit_seq'), now()::TIMESTAMP, ?, ?, ?)",
+                    [actor.username, action, json.dumps(detail, ensure_ascii=False, default=str)])
+        con.execute("UPDATE meta SET value = (value::BIGINT + 1)::VARCHAR WHERE key = 'data_version'")
+        version = one(con, "SELECT value FROM meta WHERE key = 'data_version'")[0]
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    side = _version_file(con)
+    if side is not None:
+        tmp = side.with_name(side.name + ".tmp")
+        tmp.write_text(version)
+        os.replace(tmp, side)
+
+
+def data_version(path: str | os.PathLike | None = None) -> str:
+    """A cache key that changes with every write, read without opening the database:
+    the side file written after each commit plus the stat of the file and its WAL
+    (so a write whose side file was lost to a crash still changes the key)."""
+    p = db_path(path)
+    parts = []
+    for f in (Path(str(p) + ".version"), p, Path(str(p) + ".wal")):
+        try:
+            st = f.stat()
+            parts.append(f.read_text() if f.suffix == ".version" else f"{st.st_mtime_ns}:{st.st_size}")
+        except OSError:
+            parts.append("-")
+    return "|".join(parts)
+
+
+def query(sql: str, params: list | dict | None = None, path: str | os.PathLike | None = None
+          ) -> pd.DataFrame:
+    """Run one read query in its own short-lived connection and return a DataFrame."""
+    with connect(path) as con:
+        return con.execute(sql, params or []).df()
