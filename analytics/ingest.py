@@ -18,22 +18,12 @@ import pandas as pd
 
 from . import db
 from .errors import Actor, DuplicateUpload, IngestError, Problem
+from .layouts import TOTAL_NAMES, Shape, analyse, apply_mapping, ledger, records
 from .parse import (clean_text, conversion_factor, infer_kind, infer_level, parse_measure,
-                    parse_number, parse_period, parse_year)
+                    parse_number, parse_period, parse_year, split_unit)
 from .readers import Table, read_table
 from .roles import require
 
-# Long layout: field → accepted header texts (after clean_text, case-insensitive).
-LONG_FIELDS: dict[str, tuple[str, ...]] = {
-    "year": ("年份", "年度", "year"),
-    "period": ("期间", "月份", "报告期", "period"),
-    "unit": ("单位", "责任单位", "单位名称", "县(市、区)", "县(市,区)", "乡镇", "部门", "unit"),
-    "indicator": ("指标", "指标名称", "项目", "indicator"),
-    "unit_of_measure": ("计量单位", "unit_of_measure"),
-    "measure": ("口径", "measure"),
-    "target": ("目标值", "全年目标", "年度目标", "目标", "target"),
-    "value": ("数值", "完成值", "value"),
-}
 LONG_HEADER = ["年份", "期间", "单位", "指标", "计量单位", "口径", "目标值", "数值"]
 
 # Reference tables: column → type; the first columns listed in REQUIRED must be present.
@@ -110,6 +100,7 @@ class IngestReport:
     upload_id: int | None = None
     created: dict = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     message: str = ""
 
     @property
@@ -133,19 +124,6 @@ def _norm_header(cell: str) -> str:
     return clean_text(cell).replace(" ", "").lower()
 
 
-def _match_long(header: list[str]) -> dict[str, int] | None:
-    cols: dict[str, int] = {}
-    for i, h in enumerate(header):
-        n = _norm_header(h)
-        for fld, names in LONG_FIELDS.items():
-            if fld not in cols and n in names:
-                cols[fld] = i
-                break
-    if "indicator" in cols and "unit" in cols and ("value" in cols or "target" in cols):
-        return cols
-    return None
-
-
 def _match_reference(header: list[str]) -> tuple[str, dict[str, int]] | None:
     names = {_norm_header(h): i for i, h in enumerate(header)}
     for layout, columns in REFERENCE.items():
@@ -154,36 +132,44 @@ def _match_reference(header: list[str]) -> tuple[str, dict[str, int]] | None:
     return None
 
 
-def detect_layout(table: Table) -> tuple[str, int, dict[str, int]]:
-    """(layout, index of the header row in table.rows, column map) from the first 30 rows."""
-    for i, (_, cells) in enumerate(table.rows[:30]):
+def detect_reference(table: Table) -> tuple[str, int, dict[str, int]] | None:
+    """(layout, header row index, column map) when the file is a reference table."""
+    for i, (_, cells) in enumerate(table.rows[:5]):
         ref = _match_reference(cells)
         if ref:
             return ref[0], i, ref[1]
-        cols = _match_long(cells)
-        if cols:
-            return "long", i, cols
-    raise IngestError("未识别出表头：长表需含「单位」「指标」及「数值」或「目标值」列"
-                      f"（模板列：{'、'.join(LONG_HEADER)}）", table.file, table.rows[0][0] if table.rows else None)
+    return None
 
 
 # ---------------------------------------------------------------- reference data
 
-def _reference_names(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str], dict[str, dict]]:
+def _reference_names(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str], dict[str, dict], pd.DataFrame]:
+    unit_rows = con.execute("SELECT unit_id, name, level, is_home FROM units").df()
     units: dict[str, str] = {}
-    for uid, name in con.execute("SELECT unit_id, name FROM units").fetchall():
-        units[clean_text(name)] = uid
-        units[clean_text(uid)] = uid
+    for r in unit_rows.itertuples():
+        units[clean_text(r.name)] = r.unit_id
+        units[clean_text(r.unit_id)] = r.unit_id
     indicators: dict[str, dict] = {}
     for rec in con.execute("SELECT indicator_id, name, kind, unit_of_measure FROM indicators").df().to_dict("records"):
         indicators[clean_text(rec["name"])] = rec
         indicators[clean_text(rec["indicator_id"])] = rec
-    return units, indicators
+    return units, indicators, unit_rows
+
+
+def _default_unit(title: str, unit_rows: pd.DataFrame) -> str | None:
+    """The unit a table without a unit column is about: the most specific unit named in its
+    title ("青川市清河县主要经济指标…" → 清河县), else our own county."""
+    order = {"township": 0, "department": 0, "county": 1, "city": 2}
+    named = [(order.get(r.level, 3), -len(r.name), r.unit_id) for r in unit_rows.itertuples() if r.name in title]
+    if named:
+        return min(named)[2]
+    home = unit_rows[unit_rows.is_home.astype(bool)]
+    return str(home.unit_id.iloc[0]) if len(home) else None
 
 
 def _frame(table: Table, header_index: int, columns: dict[str, int]) -> pd.DataFrame:
-    """Data rows below the header as text columns named by field, plus `row` and an
-    `blank` flag for rows with no text at all (skipped, not counted as read)."""
+    """Data rows below the header as text columns named by field, plus `row`; rows with no
+    text at all are skipped (not counted as read)."""
     body = table.rows[header_index + 1:]
     out = {"row": [r for r, _ in body]}
     for fld, idx in columns.items():
@@ -201,124 +187,156 @@ def _mapped(series: pd.Series, fn) -> pd.Series:
 
 
 class _Problems:
-    """Collects problems row by row; a row with an error is rejected."""
+    """Collects problems; a row with an error is rejected."""
 
-    def __init__(self, file: str, header: list[str], columns: dict[str, int]):
+    def __init__(self, file: str, labels: dict[str, str] | None = None):
         self.file, self.items, self.rejected = file, [], set()
-        self.label = {fld: clean_text(header[i]) if i < len(header) else fld for fld, i in columns.items()}
+        self.label = labels or {}
 
-    def add(self, rows, fld: str | None, reason: str, severity: str = "error") -> None:
-        for r in rows:
-            self.items.append(Problem(self.file, int(r), self.label.get(fld, fld), reason, severity))
+    def add(self, rows, column, reason: str, severity: str = "error") -> None:
+        """``column``: a field name (its header label is looked up), a header label, or a
+        Series of labels aligned with ``rows``."""
+        columns = column if isinstance(column, pd.Series) else None
+        for i, r in enumerate(rows):
+            label = columns.iloc[i] if columns is not None else self.label.get(column, column)
+            self.items.append(Problem(self.file, int(r), label, reason, severity))
             if severity == "error":
                 self.rejected.add(int(r))
 
+    def add_grouped(self, frame: pd.DataFrame, mask: pd.Series, reasons: pd.Series) -> None:
+        for reason, grp in frame[mask].groupby(reasons[mask]):
+            self.add(grp.row, grp.column, reason)
 
-# ---------------------------------------------------------------- long layout
 
-def _prepare_long(con, table: Table, header_index: int, cols: dict[str, int], opts: IngestOptions,
-                  report: IngestReport) -> tuple[pd.DataFrame, pd.DataFrame, _Problems, dict]:
-    header = table.rows[header_index][1]
-    frame = _frame(table, header_index, cols)
-    probs = _Problems(table.file, header, cols)
-    units, indicators = _reference_names(con)
-    n = len(frame)
-    col = lambda f: frame[f] if f in frame else pd.Series([""] * n, dtype=object)  # noqa: E731
+# ---------------------------------------------------------------- cell records → observations, targets
 
-    # year and period: from the row, else from the options; a stated different one is refused
-    year = _mapped(col("year"), parse_year)
-    bad = (col("year") != "") & year.isna()
-    probs.add(frame.row[bad], "year", "年份无法识别")
-    if opts.year is not None:
-        clash = year.notna() & (year != opts.year)
-        probs.add(frame.row[clash], "year", f"文件所述年份与指定的 {opts.year} 年不一致（不覆盖，整行拒绝）")
-        year = year.fillna(opts.year)
-    probs.add(frame.row[year.isna() & ~bad], "year", "缺少年份（可用 --year 指定）")
+def _prepare_records(con, recs: pd.DataFrame, shape: Shape, opts: IngestOptions, report: IngestReport
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, _Problems, dict]:
+    """Validate the cell records of any layout; return (observations, targets, problems,
+    library entries to create)."""
+    key_label = {c.role: c.label for c in shape.columns if c.role in
+                 ("indicator", "unit", "uom", "year", "period", "measure")}
+    probs = _Problems(report.file, key_label)
+    units, indicators, unit_rows = _reference_names(con)
+    row = recs.row
 
-    period = _mapped(col("period"), parse_period)
-    bad = (col("period") != "") & period.isna()
-    probs.add(frame.row[bad], "period", f"期间无法识别（应为 1-12 的月份或「1-9月」等）")
-    if opts.period is not None:
-        clash = period.notna() & (period != opts.period)
-        probs.add(frame.row[clash], "period", f"文件所述期间与指定的 {opts.period} 月不一致（不覆盖，整行拒绝）")
-        period = period.fillna(opts.period)
+    # year and period: the file's, else the options'; a file stating another one is refused
+    year = _mapped(recs.year, parse_year)
+    bad = (recs.year != "") & year.isna()
+    probs.add(row[bad], key_label.get("year", "年份"), "年份无法识别")
+    period = _mapped(recs.period, parse_period)
+    bad_p = (recs.period != "") & period.isna()
+    probs.add(row[bad_p], key_label.get("period", "期间"), "期间无法识别（应为 1-12 的月份或「1-9月」等）")
+    for name, series, given, label in (("年份", year, opts.year, "year"), ("期间", period, opts.period, "period")):
+        if given is not None:
+            clash = series.notna() & (series != given)
+            probs.add(row[clash], key_label.get(label, recs.column[clash].iloc[0] if clash.any() else label),
+                      f"文件写明的{name}（{series[clash].iloc[0] if clash.any() else ''}）与指定的 {given} 不一致：不覆盖，拒绝")
+    year = year.fillna(opts.year) if opts.year is not None else year
+    period = period.fillna(opts.period) if opts.period is not None else period
+    probs.add(row[year.isna() & ~bad], key_label.get("year", "年份"), "缺少年份（文件未写明，可用 --year 指定）")
 
-    # names → ids (unknown names refuse the file unless create_missing)
-    unit_id = col("unit").map(units)
-    ind = col("indicator").map(indicators)
+    # names → ids; table totals ("全市"/"全县"); a table without a unit column is about one unit
+    if (recs.unit == "").all():
+        default = _default_unit(shape.context.title, unit_rows)
+        if default is None:
+            raise IngestError("表中没有单位列，标题中也没有可识别的单位名称", report.file)
+        recs = recs.assign(unit=default)
+    city = unit_rows[unit_rows.level == "city"].unit_id
+    home = unit_rows[unit_rows.is_home.astype(bool)].unit_id
+    totals = {k: (city.iloc[0] if v == "city" and len(city) else home.iloc[0] if v == "home" and len(home) else None)
+              for k, v in TOTAL_NAMES.items()}
+    units.update({k: v for k, v in totals.items() if v and k not in units})
     created = {"units": [], "indicators": []}
-    for fld, ids, src, label in (("unit", unit_id, col("unit"), "单位"), ("indicator", ind, col("indicator"), "指标")):
-        probs.add(frame.row[src == ""], fld, f"缺少{label}名称")
-        unknown = sorted(set(src[ids.isna() & (src != "")]))
+    for fld, label, lookup in (("unit", "单位", units), ("indicator", "指标", indicators)):
+        src = recs[fld]
+        probs.add(row[src == ""], key_label.get(fld, label), f"缺少{label}名称")
+        unknown_mask = ~src.isin(lookup.keys()) & (src != "")
+        unknown = sorted(set(src[unknown_mask]))
         if unknown and not opts.create_missing:
+            first = recs[unknown_mask].iloc[0]
             raise IngestError(f"未知{label}名称 {len(unknown)} 个：{'、'.join(unknown[:20])}"
-                              f"{' 等' if len(unknown) > 20 else ''}。请先在{label}库中添加，或使用 --create-missing 自动创建",
-                              table.file, int(frame.row[ids.isna() & (src != "")].iloc[0]), probs.label.get(fld))
+                              f"{' 等' if len(unknown) > 20 else ''}。请先在{label}库中添加，或勾选/使用 --create-missing 自动创建",
+                              report.file, int(first.row), key_label.get(fld, str(first.column)))
         created["units" if fld == "unit" else "indicators"] = unknown
-
-    uom = col("unit_of_measure")
     for name in created["units"]:
         units[name] = f"U-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+    new_indicators = []
     for name in created["indicators"]:
-        first_uom = uom[col("indicator") == name].iloc[0]
-        indicators[name] = {"indicator_id": f"X-{hashlib.sha1(name.encode()).hexdigest()[:8]}", "name": name,
-                            "kind": infer_kind(name, first_uom), "unit_of_measure": first_uom}
-    unit_id = col("unit").map(units)
-    ind = col("indicator").map(indicators)
+        first = recs[recs.indicator == name].iloc[0]
+        uom = first.uom if first.measure not in ("growth_pct",) else ""
+        parent = indicators.get(first.parent, {}).get("indicator_id") if first.parent else None
+        rec = {"indicator_id": f"X-{hashlib.sha1(name.encode()).hexdigest()[:8]}", "name": name,
+               "kind": infer_kind(name, first.uom if first.measure in ("", "ytd", "value") else ""),
+               "unit_of_measure": uom or None, "parent_id": parent}
+        indicators[name] = rec
+        new_indicators.append(rec)
+    unit_id = recs.unit.map(units)
+    ind = recs.indicator.map(indicators)
     kind = ind.map(lambda r: r["kind"] if isinstance(r, dict) else None)
     ind_id = ind.map(lambda r: r["indicator_id"] if isinstance(r, dict) else None)
     ind_uom = ind.map(lambda r: (r["unit_of_measure"] or "") if isinstance(r, dict) else "")
 
-    # measure
-    measure = _mapped(col("measure"), parse_measure)
-    bad = (col("measure") != "") & measure.isna()
-    probs.add(frame.row[bad], "measure", "口径无法识别（应为 ytd/month/growth_pct/level/done 或「累计」「同比增长%」等）")
-    measure = measure.where(col("measure") != "", kind.map(DEFAULT_MEASURE))
+    # measure: stated, else the indicator's default for its kind
+    measure = _mapped(recs.measure, parse_measure)
+    bad = (recs.measure != "") & measure.isna()
+    probs.add(row[bad], key_label.get("measure", "口径"), "口径无法识别（应为 ytd/month/growth_pct/level/done 或「累计」「同比增长%」等）")
+    measure = measure.where(recs.measure != "", kind.map(DEFAULT_MEASURE))
 
-    # unit of measure → the indicator's (scale only for volumes)
-    factor = pd.Series([conversion_factor(a, b) for a, b in zip(uom, ind_uom)], dtype=object)
-    pct_measure = measure.isin(["growth_pct", "published_completion_pct", "published_rank", "done"])
-    factor = factor.where(~pct_measure, 1.0)
-    bad = factor.isna() & ind_id.notna()
-    for (u, iu), grp in frame.row[bad].groupby([uom[bad], ind_uom[bad]]):
-        probs.add(grp, "unit_of_measure", f"计量单位「{u}」与指标库中的「{iu}」不一致且无法换算")
+    # numbers, with a unit written in the cell ("1万亿元") taking precedence
+    split = _mapped(recs.text, split_unit)
+    number_text = split.map(lambda t: t[0])
+    cell_uom = split.map(lambda t: t[1])
+    parsed = _mapped(number_text, parse_number)
+    err = parsed.map(lambda p: p.error)
+    probs.add_grouped(recs, err.notna(), err)
+    raw_value = parsed.map(lambda p: p.value).astype(float)
+    approx = parsed.map(lambda p: p.approx).astype(bool)
 
-    # numbers
-    values = {}
-    for fld in ("target", "value"):
-        parsed = _mapped(col(fld), parse_number)
-        err = parsed.map(lambda p: p.error)
-        for reason, grp in frame.row[err.notna()].groupby(err[err.notna()]):
-            probs.add(grp, fld, reason)
-        values[fld] = (parsed.map(lambda p: p.value).astype(float) * factor.fillna(1.0).astype(float),
-                       parsed.map(lambda p: p.approx).astype(bool))
-    target, value = values["target"][0], values["value"][0]
-    neg = (target < 0) & measure.isin(VOLUME_MEASURES)
-    probs.add(frame.row[neg], "target", "目标值为负数")
-    has_value = value.notna()
-    probs.add(frame.row[has_value & period.isna() & (col("period") == "")], "period", "有数值但缺少期间（可用 --period 指定）")
-    base = pd.DataFrame({"row": frame.row, "year": year, "period": period, "unit_id": unit_id,
-                         "indicator_id": ind_id, "measure": measure, "kind": kind})
+    # unit of measure → the indicator's (volumes only; percentages and ranks stay as they are)
+    uom = cell_uom.where(cell_uom.notna(), recs.uom)
+    scaled = ~measure.isin(["growth_pct", "published_completion_pct", "published_rank", "done"])
+    pairs = pd.Series(list(zip(uom, ind_uom)), index=recs.index)
+    factor = _mapped(pairs, lambda p: conversion_factor(*p)).where(scaled, 1.0)
+    bad = factor.isna() & ind_id.notna() & raw_value.notna()
+    reasons = pd.Series([f"计量单位「{u}」与指标库中的「{iu}」不一致且无法换算" for u, iu in zip(uom, ind_uom)],
+                        index=recs.index, dtype=object)
+    probs.add_grouped(recs, bad, reasons)
+    value = raw_value * factor.fillna(1.0).astype(float)
 
-    # duplicate keys inside the file (the first occurrence is kept, later ones rejected)
-    for fld, data, key in (("value", value, ["year", "period", "unit_id", "indicator_id", "measure"]),
-                           ("target", target, ["year", "unit_id", "indicator_id", "measure"])):
-        sub = base[data.notna()]
+    is_value = recs.kind == "value"
+    neg = ~is_value & (value < 0) & measure.isin(VOLUME_MEASURES)
+    probs.add(row[neg], recs.column[neg], "目标值为负数")
+    probs.add(row[is_value & value.notna() & period.isna() & ~bad_p], key_label.get("period", "期间"),
+              "有数值但缺少期间（文件未写明，可用 --period 指定）")
+    base = pd.DataFrame({"row": row, "column": recs.column, "year": year, "period": period, "unit_id": unit_id,
+                         "indicator_id": ind_id, "measure": measure, "kind": kind, "value": value,
+                         "approx": approx, "parent": recs.parent})
+
+    # duplicate keys inside the file: the first occurrence is kept, later ones rejected
+    for is_kind, key in ((True, ["year", "period", "unit_id", "indicator_id", "measure"]),
+                         (False, ["year", "unit_id", "indicator_id", "measure"])):
+        sub = base[(is_value == is_kind) & value.notna()]
         dup = sub.duplicated(key, keep="first")
-        first = sub.drop_duplicates(key).set_index(key)["row"]
-        for _, r in sub[dup].iterrows():
-            probs.add([r.row], fld, f"与第 {int(first.loc[tuple(r[k] for k in key)])} 行重复（同一单位、指标、口径、期间）")
+        if dup.any():
+            first = sub.drop_duplicates(key).set_index(key)["row"]
+            for _, r in sub[dup].iterrows():
+                probs.add([r.row], r.column, f"与第 {int(first.loc[tuple(r[k] for k in key)])} 行重复（同一单位、指标、口径"
+                          f"{'、期间' if is_kind else ''}）")
 
-    obs = base[has_value].assign(value=value[has_value], approx=values["value"][1][has_value])
-    tgt = base[target.notna()].assign(target=target[target.notna()])
-    report.rows_empty = int((~has_value & target.isna()).sum())
-    if report.rows_empty:
-        empty_rows = frame.row[~has_value & target.isna() & ~frame.row.isin(probs.rejected)]
-        if len(empty_rows):
-            probs.add(empty_rows, "value", "无数值（“-”或空白，表示未报送/无此项，未入库，不按 0 计）", "info")
-    _cumulative_warnings(con, obs[~obs.row.isin(probs.rejected)], probs)
-    new_refs = {"units": [(units[n], n, infer_level(n)) for n in created["units"]],
-                "indicators": [indicators[n] for n in created["indicators"]]}
+    empty = value.isna() & err.isna()
+    report.rows_empty = len(set(recs.row) - set(recs[~empty].row))
+    for label, grp in recs[empty].groupby("column", sort=False):
+        rows = grp.row.tolist()
+        listed = "、".join(map(str, rows[:10])) + (" 等" if len(rows) > 10 else "")
+        probs.add([rows[0]], label, f"{len(rows)} 个单元格无数值（“-”、“—”或空白；第 {listed} 行），未入库，不按 0 计",
+                  "info")
+    obs = base[is_value & value.notna()]
+    tgt = base[~is_value & value.notna()].rename(columns={"value": "target"})
+    rejected = probs.rejected
+    _cumulative_warnings(con, obs[~obs.row.isin(rejected)], probs)
+    _published_warnings(obs[~obs.row.isin(rejected)], tgt[~tgt.row.isin(rejected)], probs)
+    new_refs = {"units": [(units[n], n, infer_level(n)) for n in created["units"]], "indicators": new_indicators}
     return obs, tgt, probs, new_refs
 
 
@@ -330,19 +348,40 @@ def _cumulative_warnings(con, obs: pd.DataFrame, probs: _Problems) -> None:
         return
     keys = cum[["year", "unit_id", "indicator_id"]].drop_duplicates()
     con.register("_keys", keys)
-    stored = con.execute("""SELECT c.year, c.period, c.unit_id, c.indicator_id, c.value, NULL::INTEGER AS row
-        FROM current_observations c JOIN _keys k USING (year, unit_id, indicator_id)
-        WHERE c.measure = 'ytd'""").df()
+    stored = con.execute("""SELECT c.year, c.period, c.unit_id, c.indicator_id, c.value, NULL::INTEGER AS row,
+                                   NULL AS column FROM current_observations c JOIN _keys k USING (year, unit_id, indicator_id)
+                            WHERE c.measure = 'ytd'""").df()
     con.unregister("_keys")
-    both = pd.concat([stored[~stored.set_index(["year", "period", "unit_id", "indicator_id"]).index.isin(
-        cum.set_index(["year", "period", "unit_id", "indicator_id"]).index)],
-        cum[["year", "period", "unit_id", "indicator_id", "value", "row"]]], ignore_index=True)
-    both = both.sort_values(["year", "unit_id", "indicator_id", "period"])
+    index = ["year", "period", "unit_id", "indicator_id"]
+    stored = stored[~stored.set_index(index).index.isin(cum.set_index(index).index)]
+    both = pd.concat([stored, cum[index + ["value", "row", "column"]]], ignore_index=True).sort_values(
+        ["year", "unit_id", "indicator_id", "period"])
     prev = both.groupby(["year", "unit_id", "indicator_id"])[["value", "period"]].shift(1)
     down = both[(both.value < prev.value) & both.row.notna()]
     for i, r in down.iterrows():
-        probs.add([r.row], "value", f"1-{int(r.period)}月累计 {r.value:,.2f} 低于 1-{int(prev.period[i])}月累计 "
-                  f"{prev.value[i]:,.2f}（已入库，请核实是否漏报/修订）", "warning")
+        probs.add([r.row], r.column, f"1-{int(r.period)}月累计 {r.value:,.2f} 低于 1-{int(prev.period[i])}月累计 "
+                  f"{prev.value[i]:,.2f}（已入库，请核实是否漏报或修订）", "warning")
+
+
+PUBLISHED_TOLERANCE_PP = 0.05
+
+
+def _published_warnings(obs: pd.DataFrame, tgt: pd.DataFrame, probs: _Problems) -> None:
+    """A printed completion % is stored as published and never used; where it disagrees
+    with ytd ÷ target (from the same file) beyond rounding, the report says so."""
+    pub = obs[obs.measure == "published_completion_pct"]
+    if pub.empty:
+        return
+    ytd = obs[obs.measure == "ytd"][["year", "period", "unit_id", "indicator_id", "value"]]
+    t = tgt[tgt.measure == "ytd"][["year", "unit_id", "indicator_id", "target"]]
+    both = pub.merge(ytd, on=["year", "period", "unit_id", "indicator_id"], suffixes=("", "_ytd")).merge(
+        t, on=["year", "unit_id", "indicator_id"])
+    both = both[both.target > 0]
+    computed = both.value_ytd / both.target * 100
+    off = (both.value - computed).abs() > PUBLISHED_TOLERANCE_PP
+    for (_, r), c in zip(both[off].iterrows(), computed[off]):
+        probs.add([r.row], r.column, f"公布的完成率 {r.value:.2f}% 与计算值 {c:.2f}%（{r.value_ytd:,.2f} ÷ {r.target:,.2f}）"
+                  "不一致；以计算值为准，公布值仅存档", "warning")
 
 
 # ---------------------------------------------------------------- reference layouts
@@ -354,8 +393,12 @@ _BOOL = {"1": True, "0": False, "true": True, "false": False, "是": True, "否"
 def _prepare_reference(layout: str, table: Table, header_index: int, cols: dict[str, int]
                        ) -> tuple[pd.DataFrame, _Problems]:
     header = table.rows[header_index][1]
-    frame = _frame(table, header_index, cols)
-    probs = _Problems(table.file, header, cols)
+    probs = _Problems(table.file, {fld: clean_text(header[i]) for fld, i in cols.items()})
+    return _typed(layout, _frame(table, header_index, cols), probs), probs
+
+
+def _typed(layout: str, frame: pd.DataFrame, probs: _Problems) -> pd.DataFrame:
+    """Text columns → the types REFERENCE declares for ``layout``; problems per cell."""
     out = pd.DataFrame({"row": frame.row})
     for column, typ in REFERENCE[layout].items():
         raw = frame[column] if column in frame else pd.Series([""] * len(frame), dtype=object)
@@ -388,7 +431,49 @@ def _prepare_reference(layout: str, table: Table, header_index: int, cols: dict[
         probs.add(frame.row[~out.level.isin(LEVELS)], "level", f"层级应为 {'/'.join(LEVELS)}")
     if layout == "adjustments":
         probs.add(frame.row[~out.kind.isin(ADJUSTMENT_KINDS)], "kind", f"类型应为 {'/'.join(ADJUSTMENT_KINDS)}")
-    return out, probs
+    return out
+
+
+def _prepare_ledger(con, table: Table, shape: Shape, opts: IngestOptions, report: IngestReport
+                    ) -> tuple[dict[str, pd.DataFrame], _Problems, dict]:
+    """Key-project ledger → projects + project_progress (amounts in 万元)."""
+    text, found = ledger(table, shape)
+    probs = _Problems(table.file, {f: c.label for f, c in found.items()})
+    for fld in ("name", "plan_investment", "completed"):
+        if fld not in found:
+            raise IngestError(f"重点项目台账缺少「{ {'name': '项目名称', 'plan_investment': '年度计划投资', 'completed': '1-N月完成投资'}[fld]}」列",
+                              table.file, table.rows[shape.header_rows[0]][0])
+    period = found["completed"].period or shape.context.period
+    year = found["completed"].year or shape.context.year
+    for name, stated, given in (("期间", period, opts.period), ("年份", year, opts.year)):
+        if stated is not None and given is not None and stated != given:
+            raise IngestError(f"文件写明的{name}（{stated}）与指定的 {given} 不一致：不覆盖，拒绝", table.file,
+                              table.rows[shape.header_rows[0]][0], found["completed"].label)
+    period, year = period or opts.period, year or opts.year
+    if period is None or year is None:
+        raise IngestError("台账未写明年份或期间（如「1-9月完成投资」），请指定年份和期间", table.file)
+    units, _, _ = _reference_names(con)
+    unknown = sorted(set(text.get("unit", pd.Series(dtype=str))) - set(units) - {""})
+    if unknown and not opts.create_missing:
+        raise IngestError(f"未知单位名称 {len(unknown)} 个：{'、'.join(unknown)}。请先在单位库中添加，或使用 --create-missing",
+                          table.file, int(text.row.iloc[0]), found["unit"].label)
+    units.update({n: f"U-{hashlib.sha1(n.encode()).hexdigest()[:8]}" for n in unknown})
+    for fld in ("plan_investment", "completed"):  # amounts → 万元
+        factor = conversion_factor(found[fld].uom or shape.context.uom or "万元", "万元")
+        if factor is None:
+            raise IngestError(f"「{found[fld].label}」的计量单位无法换算为万元", table.file, None, found[fld].label)
+        text[fld] = text[fld].map(lambda t, f=factor: t if parse_number(t).value is None else repr(parse_number(t).value * f))
+    ids = text.project_id if "project_id" in text else text.name.map(
+        lambda n: f"P-{hashlib.sha1(f'{year}:{n}'.encode()).hexdigest()[:8]}")
+    text = text.assign(project_id=ids, year=str(year), period=str(period),
+                       unit_id=text.get("unit", pd.Series("", index=text.index)).map(lambda n: units.get(n, "")))
+    started = text.get("started", pd.Series("", index=text.index))
+    text["started"] = started
+    projects = _typed("projects", text, probs)
+    progress = _typed("project_progress", text, probs)
+    new_refs = {"units": [(units[n], n, infer_level(n)) for n in unknown], "indicators": []}
+    report.created = {"units": unknown} if unknown else {}
+    return {"projects": projects, "project_progress": progress}, probs, new_refs
 
 
 def _check_ids(con, layout: str, frame: pd.DataFrame, probs: _Problems) -> None:
@@ -410,8 +495,8 @@ def _check_ids(con, layout: str, frame: pd.DataFrame, probs: _Problems) -> None:
 
 # ---------------------------------------------------------------- store
 
-def _store(con, layout: str, report: IngestReport, actor: Actor, obs=None, tgt=None, ref=None,
-           new_refs=None) -> None:
+def _store(con, layout: str, report: IngestReport, actor: Actor, obs=None, tgt=None,
+           refs: dict[str, pd.DataFrame] | None = None, new_refs=None) -> None:
     detail = {"file": report.file, "sha256": report.sha256, "layout": layout}
     with db.transaction(con, actor, "upload", detail) as d:
         upload_id = db.one(con, "SELECT nextval('upload_seq')")[0]
@@ -420,9 +505,9 @@ def _store(con, layout: str, report: IngestReport, actor: Actor, obs=None, tgt=N
             for uid, name, level in new_refs["units"]:
                 con.execute("INSERT INTO units(unit_id, name, level) VALUES (?, ?, ?)", [uid, name, level])
             for rec in new_refs["indicators"]:
-                con.execute("""INSERT INTO indicators(indicator_id, name, unit_of_measure, kind, points, needs_review)
-                               VALUES (?, ?, ?, ?, 0, true)""",
-                            [rec["indicator_id"], rec["name"], rec["unit_of_measure"] or None, rec["kind"]])
+                con.execute("""INSERT INTO indicators(indicator_id, name, unit_of_measure, kind, direction, points,
+                               parent_id, needs_review) VALUES (?, ?, ?, ?, 1, 0, ?, true)""",
+                            [rec["indicator_id"], rec["name"], rec["unit_of_measure"], rec["kind"], rec.get("parent_id")])
         stored = 0
         if obs is not None:
             stored = len(set(obs.row) | set(tgt.row))
@@ -435,10 +520,9 @@ def _store(con, layout: str, report: IngestReport, actor: Actor, obs=None, tgt=N
             con.register("_tgt", tgt.assign(upload_id=upload_id))
             con.execute("INSERT INTO targets SELECT year, unit_id, indicator_id, measure, target, upload_id, row FROM _tgt")
             con.unregister("_tgt")
-        if ref is not None and len(ref):
-            columns = list(REFERENCE[layout])
+        for ref_layout, ref in (refs or {}).items():
             con.register("_ref", ref.assign(upload_id=upload_id))
-            con.execute(_REFERENCE_SQL[layout])
+            con.execute(_REFERENCE_SQL[ref_layout])
             con.unregister("_ref")
             stored = len(ref)
         report.rows_stored = stored
@@ -451,7 +535,7 @@ def _store(con, layout: str, report: IngestReport, actor: Actor, obs=None, tgt=N
 
 
 def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | None = None,
-                 path: str | os.PathLike | None = None) -> IngestReport:
+                 path: str | os.PathLike | None = None, mapping: dict | None = None) -> IngestReport:
     """Validate and store one uploaded file. Never raises for a bad file: the report says
     refused (exit 2) with every problem's file, row, column and reason; the database is
     untouched unless the report says stored/partial."""
@@ -461,40 +545,49 @@ def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | 
     try:
         table = read_table(data, file, opts.sheet)
         report.encoding, report.sheet = table.encoding, table.sheet
-        layout, header_index, cols = detect_layout(table)
-        report.layout = layout
+        reference = detect_reference(table)
+        shape = None if reference else apply_mapping(analyse(table), mapping)
+        report.layout = reference[0] if reference else shape.layout
         with db.connect(path) as con:
             dup = db.one(con, "SELECT upload_id FROM uploads WHERE sha256 = ? AND status <> 'withdrawn'",
                          [report.sha256])
             if dup:
                 raise DuplicateUpload(file, report.sha256, dup[0])
-            obs = tgt = ref = new_refs = None
-            if layout == "long":
-                obs, tgt, probs, new_refs = _prepare_long(con, table, header_index, cols, opts, report)
+            obs = tgt = new_refs = None
+            refs: dict[str, pd.DataFrame] = {}
+            if shape is not None and shape.layout == "project_ledger":
+                refs, probs, new_refs = _prepare_ledger(con, table, shape, opts, report)
+                report.rows_read = len(refs["projects"])
+            elif shape is not None:
+                recs, report.rows_read = records(table, shape)
+                if recs.empty:
+                    raise IngestError("表中没有数据行", file)
+                obs, tgt, probs, new_refs = _prepare_records(con, recs, shape, opts, report)
                 report.created = {k: [r[1] if isinstance(r, tuple) else r["name"] for r in v]
                                   for k, v in new_refs.items() if v}
+                report.notes = shape.context.notes
             else:
-                ref, probs = _prepare_reference(layout, table, header_index, cols)
-                _check_ids(con, layout, ref, probs)
-            report.rows_read = len(_frame(table, header_index, cols))
+                layout, header_index, cols = reference
+                refs[layout], probs = _prepare_reference(layout, table, header_index, cols)
+                _check_ids(con, layout, refs[layout], probs)
+                report.rows_read = len(refs[layout])
             report.problems = probs.items
             report.rows_rejected = len(probs.rejected)
             if probs.rejected and not opts.accept_partial:
                 report.status = "refused"
-                report.message = f"{report.rows_rejected} 行未通过校验，整个文件未入库（可修正后重传，或使用 --accept-partial 只存合格行）"
+                report.message = (f"{report.rows_rejected} 行未通过校验，整个文件未入库"
+                                  "（可修正后重传，或选择“只存合格行”/--accept-partial）")
                 return report
-            if obs is not None:
-                obs = obs[~obs.row.isin(probs.rejected)]
-                tgt = tgt[~tgt.row.isin(probs.rejected)]
-            if ref is not None:
-                ref = ref[~ref.row.isin(probs.rejected)]
-            if (obs is None or obs.empty) and (tgt is None or tgt.empty) and (ref is None or ref.empty):
+            keep = lambda f: None if f is None else f[~f.row.isin(probs.rejected)]  # noqa: E731
+            obs, tgt = keep(obs), keep(tgt)
+            refs = {k: keep(v) for k, v in refs.items()}
+            if all(f is None or f.empty for f in (obs, tgt, *refs.values())):
                 report.status = "refused"
-                report.message = "文件中没有可入库的数据行"
+                report.message = "文件中没有可入库的数值"
                 return report
             report.message = ("全部入库" if not probs.rejected
-                              else f"部分入库：{report.rows_rejected} 行被拒绝（--accept-partial）")
-            _store(con, layout, report, actor, obs, tgt, ref, new_refs)
+                              else f"部分入库：{report.rows_rejected} 行被拒绝（只存合格行）")
+            _store(con, report.layout, report, actor, obs, tgt, refs, new_refs)
             return report
     except DuplicateUpload as e:
         report.status, report.upload_id, report.message = "duplicate", e.upload_id, str(e)

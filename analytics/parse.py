@@ -141,3 +141,13 @@ def infer_level(name: str) -> str:
     if n.endswith(("县", "区", "市")) and not n.startswith("县"):
         return "county"
     return "department"
+
+
+_CELL_UNIT = re.compile(r"^(.*?\d)\s*(万亿元|亿元|万元|元|亿美元|万美元|美元|万人|人|万亩|亩|个|家|户|件|起|项)$")
+
+
+def split_unit(cell: object) -> tuple[str, str | None]:
+    """'1万亿元' → ('1', '万亿元'); '3.5' → ('3.5', None): a unit written in the cell."""
+    text = clean_text(cell).replace(" ", "")
+    m = _CELL_UNIT.match(text)
+    return (m.group(1), m.group(2)) if m else (text, None)
