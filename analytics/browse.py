@@ -2,6 +2,7 @@
 came from) and the choices the selectors offer."""
 from __future__ import annotations
 
+import json
 import os
 
 import pandas as pd
@@ -72,3 +73,9 @@ def uploads(path: PathLike = None) -> pd.DataFrame:
     """The upload history, newest first."""
     return db.query("""SELECT upload_id, file_name, layout, uploaded_by, uploaded_at, rows_read, rows_stored,
                               rows_rejected, status, message FROM uploads ORDER BY upload_id DESC""", None, path)
+
+
+def upload_report(upload_id: int, path: PathLike = None) -> dict | None:
+    """The validation report stored with an upload (as the page showed it then)."""
+    row = db.query("SELECT report FROM uploads WHERE upload_id = ?", [upload_id], path)
+    return None if row.empty or row.iloc[0, 0] is None else json.loads(row.iloc[0, 0])

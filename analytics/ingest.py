@@ -12,12 +12,13 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 import pandas as pd
 
-from . import db
-from .errors import Actor, DuplicateUpload, IngestError, Problem
+from . import db, mappings
+from .errors import Actor, AnalyticsError, DatabaseLocked, DuplicateUpload, IngestError, PermissionDenied, Problem
 from .layouts import TOTAL_NAMES, Shape, analyse, apply_mapping, ledger, records
 from .parse import (clean_text, conversion_factor, infer_kind, infer_level, parse_measure,
                     parse_number, parse_period, parse_year, split_unit)
@@ -101,6 +102,8 @@ class IngestReport:
     created: dict = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    mapping_signature: str | None = None
+    mapping_applied: bool = False
     message: str = ""
 
     @property
@@ -534,25 +537,60 @@ def _store(con, layout: str, report: IngestReport, actor: Actor, obs=None, tgt=N
                      json.dumps(report.to_dict(), ensure_ascii=False, default=str)])
 
 
+Progress = Callable[[str, float], None]
+
+
+def _shape(table: Table, mapping: dict | None, path) -> tuple[Shape, str, dict | None]:
+    """Analyse the table; apply the given mapping, else the one saved for this shape."""
+    shape = analyse(table)
+    sig = mappings.signature(shape)
+    used = mapping if mapping is not None else mappings.saved(sig, path)
+    return apply_mapping(shape, used), sig, used
+
+
+def preview(data: bytes, file: str, options: IngestOptions | None = None,
+            mapping: dict | None = None, path: str | os.PathLike | None = None, limit: int = 20) -> dict:
+    """What ingest would do, without storing: encoding, sheets, layout, header, what each
+    column is taken to be, year/period/unit from captions, and the first records."""
+    opts = options or IngestOptions()
+    table = read_table(data, file, opts.sheet)
+    out = {"file": file, "encoding": table.encoding, "sheet": table.sheet, "sheets": table.sheets}
+    reference = detect_reference(table)
+    if reference:
+        return {**out, "layout": reference[0], "columns": [], "signature": None, "mapping": None, "records": []}
+    shape, sig, used = _shape(table, mapping, path)
+    recs = records(table, shape)[0] if shape.layout != "project_ledger" else ledger(table, shape)[0]
+    return {**out, **shape.to_dict(), "signature": sig, "mapping": used, "records": recs.head(limit)}
+
+
 def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | None = None,
-                 path: str | os.PathLike | None = None, mapping: dict | None = None) -> IngestReport:
+                 path: str | os.PathLike | None = None, mapping: dict | None = None,
+                 on_progress: Progress | None = None) -> IngestReport:
     """Validate and store one uploaded file. Never raises for a bad file: the report says
     refused (exit 2) with every problem's file, row, column and reason; the database is
-    untouched unless the report says stored/partial."""
+    untouched unless the report says stored/partial. ``mapping`` overrides the column
+    roles (else the mapping saved for this table shape is used)."""
     require(actor, "upload")
     opts = options or IngestOptions()
+    step = on_progress or (lambda stage, fraction: None)
     report = IngestReport(file=file, sha256=hashlib.sha256(data).hexdigest())
     try:
+        step("解码与读取", 0.05)
         table = read_table(data, file, opts.sheet)
         report.encoding, report.sheet = table.encoding, table.sheet
+        step("识别表头与格式", 0.3)
         reference = detect_reference(table)
-        shape = None if reference else apply_mapping(analyse(table), mapping)
+        shape = None
+        if not reference:
+            shape, report.mapping_signature, used = _shape(table, mapping, path)
+            report.mapping_applied = used is not None
         report.layout = reference[0] if reference else shape.layout
         with db.connect(path) as con:
             dup = db.one(con, "SELECT upload_id FROM uploads WHERE sha256 = ? AND status <> 'withdrawn'",
                          [report.sha256])
             if dup:
                 raise DuplicateUpload(file, report.sha256, dup[0])
+            step("校验", 0.45)
             obs = tgt = new_refs = None
             refs: dict[str, pd.DataFrame] = {}
             if shape is not None and shape.layout == "project_ledger":
@@ -587,7 +625,9 @@ def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | 
                 return report
             report.message = ("全部入库" if not probs.rejected
                               else f"部分入库：{report.rows_rejected} 行被拒绝（只存合格行）")
+            step("写入数据库（单一事务）", 0.8)
             _store(con, report.layout, report, actor, obs, tgt, refs, new_refs)
+            step("完成", 1.0)
             return report
     except DuplicateUpload as e:
         report.status, report.upload_id, report.message = "duplicate", e.upload_id, str(e)
@@ -595,23 +635,77 @@ def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | 
     except IngestError as e:
         report.status, report.problems, report.message = "refused", e.problems, str(e)
         return report
-    except duckdb.Error as e:  # the transaction was rolled back: nothing stored
+    except (DatabaseLocked, PermissionDenied):
+        raise
+    except Exception as e:  # noqa: BLE001 — a hostile file must never end in a traceback
         report.status = "refused"
-        report.message = f"入库失败，未存储任何数据：{type(e).__name__}: {str(e).splitlines()[0]}"
+        report.message = (f"无法处理该文件，未存储任何数据（{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}）。"
+                          "请检查文件内容，或另存为模板格式后再上传")
         report.problems = [Problem(file, None, None, report.message)]
         return report
 
 
+def withdraw_upload(upload_id: int, actor: Actor, reason: str = "",
+                    path: str | os.PathLike | None = None) -> dict:
+    """Withdraw an upload: its revisions stop being current and the previous ones return.
+    Nothing is deleted; the withdrawal is audited. Library uploads (units, indicators)
+    cannot be withdrawn (they edit the library in place)."""
+    require(actor, "withdraw")
+    with db.connect(path) as con:
+        row = db.one(con, "SELECT file_name, status, layout FROM uploads WHERE upload_id = ?", [upload_id])
+        if row is None:
+            raise AnalyticsError(f"没有上传批次 #{upload_id}")
+        file, status, layout = row
+        if status == "withdrawn":
+            raise AnalyticsError(f"上传批次 #{upload_id}（{file}）已撤回")
+        if layout in ("units", "indicators"):
+            raise AnalyticsError(f"上传批次 #{upload_id}（{file}）修改的是{'单位库' if layout == 'units' else '指标库'}，"
+                                 "不能撤回；请上传更正后的文件")
+        detail = {"upload_id": upload_id, "file": file, "before": status, "after": "withdrawn", "reason": reason}
+        with db.transaction(con, actor, "withdraw", detail):
+            con.execute("UPDATE uploads SET status = 'withdrawn' WHERE upload_id = ?", [upload_id])
+    return detail
+
+
 def ingest_path(file_path: str | os.PathLike, actor: Actor, options: IngestOptions | None = None,
-                path: str | os.PathLike | None = None) -> IngestReport:
+                path: str | os.PathLike | None = None, mapping: dict | None = None) -> IngestReport:
     p = Path(file_path)
-    return ingest_bytes(p.read_bytes(), p.name, actor, options, path)
+    return ingest_bytes(p.read_bytes(), p.name, actor, options, path, mapping)
 
 
-def template_csv() -> bytes:
-    """The long-layout template analysts download (UTF-8 with BOM so Excel opens it right)."""
-    rows = [",".join(LONG_HEADER),
-            "2026,,清河县,固定资产投资,亿元,ytd,152,",
-            "2026,9,清河县,固定资产投资,亿元,ytd,,101.36",
-            "2026,9,清河县,固定资产投资,%,growth_pct,,-2.1"]
-    return ("\n".join(rows) + "\n").encode("utf-8-sig")
+TEMPLATES: dict[str, tuple[str, list[str]]] = {
+    "long": ("长表模板.csv", [
+        ",".join(LONG_HEADER),
+        "2026,,清河县,固定资产投资,亿元,ytd,152,",
+        "2026,9,清河县,固定资产投资,亿元,ytd,,101.36",
+        "2026,9,清河县,固定资产投资,%,growth_pct,,-2.1"]),
+    "indicator_rows": ("指标行表模板.csv", [
+        "清河县主要经济指标完成情况（2026年1-9月）,,,,,",
+        "单位：亿元、%,,,,,",
+        "指标名称,全年目标,1-9月,,完成全年目标%,备注",
+        ",,累计完成,同比增长%,,",
+        "固定资产投资,152.0,101.36,-2.1,66.68,增速目标6.5%",
+        "  其中：工业投资,60.0,41.95,12.4,69.92,",
+        "一般公共预算收入（万元）,\"98,000\",\"71,264\",3.3,72.72,",
+        "注：“—”表示无此项目标或数据暂缺。,,,,,"]),
+    "month_columns": ("月份列表模板.csv", [
+        "指标,单位,年份,1-2月,1-3月,1-4月,1-5月,1-6月,1-7月,1-8月,1-9月,1-10月,1-11月,1-12月",
+        "固定资产投资,亿元,2025,14.2,25.9,37.5,49.8,70.3,81.0,92.6,104.1,117.9,131.0,148.3",
+        "固定资产投资,亿元,2026,15.1,26.0,38.8,50.2,68.9,79.4,90.1,101.36,,,"]),
+    "unit_rows": ("县区对比表模板.csv", [
+        "青川市各县（市、区）主要指标对比（2026年1-9月）,,,,,,",
+        "县（市、区）,固定资产投资,,,一般公共预算收入,,",
+        ",总量(亿元),增速(%),位次,总量(万元),增速(%),位次",
+        "清河县,101.36,-2.1,6,71264,3.3,4",
+        "龙泉县,118.4,4.4,2,80315,5.1,2"]),
+    "project_ledger": ("重点项目台账模板.csv", [
+        "序号,项目名称,项目类别,责任单位,分管领导,年度计划投资(万元),1-9月完成投资(万元),形象进度,计划开工时间,是否开工",
+        "1,示例项目,省重点,县发改局,王副县长,\"32,000\",\"25,600\",主体封顶,2026-03,是"]),
+}
+
+
+def template(layout: str) -> tuple[str, bytes]:
+    """(file name, bytes) of the downloadable template for a layout: UTF-8 with BOM, so Excel
+    and WPS open it with the Chinese intact."""
+    name, lines = TEMPLATES[layout]
+    return name, ("\r\n".join(lines) + "\r\n").encode("utf-8-sig")

@@ -203,8 +203,9 @@ def classify(top: str, sub: str, index: int) -> Column:
     period_text = _PERIOD_IN_TEXT.search(clean_text(top) + " " + clean_text(sub))
     period = parse_period(period_text.group(2)) if period_text else None
     year = int(period_text.group(1)) if period_text and period_text.group(1) else None
-    if _measure_in(bare) == "published_completion_pct":
-        return Column(index, label, "value", measure="published_completion_pct", period=period, year=year)
+    if _measure_in(bare) == "published_completion_pct":  # "完成全年目标%": 全年 is not a period here
+        explicit = period if period_text and period_text.group(2) != "全年" else None
+        return Column(index, label, "value", measure="published_completion_pct", period=explicit, year=year)
     if any(w in bare for w in TARGET_WORDS):
         return Column(index, label, "target", period=None, year=year, uom=uom,
                       measure="growth_pct" if ("增" in bare and "%" in full) else None)
@@ -277,6 +278,28 @@ def _is_note(cells: list[str]) -> bool:
     return len(filled) == 1 and clean_text(filled[0]).startswith(_NOTE_PREFIX) and clean_text(cells[0]) != ""
 
 
+def body(table: Table, shape: Shape) -> list[tuple[int, list[str]]]:
+    """Data rows below the header; a cell merged down several data rows (a category
+    spanning its projects) is given to each of those rows."""
+    rows = table.rows[shape.body_start:]
+    if not rows or not table.merged:
+        return rows
+    first = rows[0][0]
+    at = {r: i for i, (r, _) in enumerate(rows)}
+    rows = [(r, list(cells)) for r, cells in rows]
+    for r1, c1, r2, c2 in table.merged:
+        if r1 < first or r2 == r1 or r1 not in at:
+            continue
+        top = rows[at[r1]][1]
+        value = top[c1 - 1] if c1 - 1 < len(top) else ""
+        for r in range(r1 + 1, r2 + 1):
+            if r in at:
+                cells = rows[at[r]][1]
+                cells.extend([""] * (c1 - len(cells)))
+                cells[c1 - 1] = value
+    return rows
+
+
 RECORD_COLUMNS = ["row", "column", "cell", "kind", "year", "period", "unit", "indicator", "parent", "uom",
                   "measure", "text"]
 
@@ -297,7 +320,7 @@ def records(table: Table, shape: Shape) -> tuple[pd.DataFrame, int]:
     def cell(cells, col):
         return cells[col.index] if col is not None and col.index < len(cells) else ""
 
-    for rownum, cells in table.rows[shape.body_start:]:
+    for rownum, cells in body(table, shape):
         if not _nonempty(cells):
             continue
         if _is_note(cells):
@@ -356,7 +379,7 @@ def ledger(table: Table, shape: Shape) -> tuple[pd.DataFrame, dict[str, Column]]
                 found[fld] = col
                 break
     out = []
-    for rownum, cells in table.rows[shape.body_start:]:
+    for rownum, cells in body(table, shape):
         if not _nonempty(cells) or _is_note(cells):
             continue
         out.append({"row": rownum, **{f: clean_text(cells[c.index]) if c.index < len(cells) else ""

@@ -1,66 +1,158 @@
-"""数据上传: a file → validation report; stored only on an explicit button."""
+"""数据上传: preview what was detected, correct the mapping, then store on an explicit button."""
+import pandas as pd
 import streamlit as st
 
+from analytics import mappings
 from analytics.errors import AnalyticsError
-from analytics.ingest import IngestOptions, ingest_bytes, template_csv
+from analytics.ingest import TEMPLATES, IngestOptions, IngestReport, ingest_bytes, template, withdraw_upload
 from ui import data, state
-from ui.text import FIELD_LABELS, LAYOUTS, NO_DATA, SEVERITY, UPLOAD_STATUS
+from ui.text import (COLUMN_ROLES, FIELD_LABELS, LAYOUTS, MEASURE_LABELS, NO_DATA, SEVERITY, UPLOAD_STATUS,
+                     period_label)
 
 st.title("数据上传")
-st.caption("上传统计局月报（CSV 或 XLSX，长表：每行一个 单位×指标×期间）。先校验后入库：整个文件在一个事务中写入，"
-           "有错误时不存储任何数据；“-”“—”和空白表示无数值，不按 0 计。")
-st.download_button("下载长表模板（CSV）", template_csv(), "长表模板.csv", "text/csv")
+st.caption("上传统计局、市目标办发来的原表（CSV 或 XLSX；UTF-8/GBK/GB18030/UTF-16 自动识别）。"
+           "先预览识别结果，可修正列映射；点击“校验并入库”后整个文件在一个事务中写入，有错误时不存储任何数据。"
+           "“-”“—”和空白表示无数值，不按 0 计。")
 
-with st.form("upload_form"):
-    upload = st.file_uploader("选择文件", type=["csv", "xlsx"], key="upload_file")
-    c1, c2, c3 = st.columns(3)
-    year = c1.number_input("年份（文件未写明时使用）", 2000, 2100, value=None, step=1, key="upload_year")
-    period = c2.number_input("期间（文件未写明时使用）", 1, 12, value=None, step=1, key="upload_period")
-    sheet = c3.text_input("工作表（XLSX，可留空）", key="upload_sheet")
-    create_missing = st.checkbox("自动创建未知的单位/指标（标记“待完善”）", key="upload_create")
-    accept_partial = st.checkbox("只存合格行（拒绝的行列入报告）", key="upload_partial")
-    submitted = st.form_submit_button("校验并入库", type="primary")
+with st.expander("下载模板（长表、指标行表、月份列表、县区对比表、重点项目台账）"):
+    cols = st.columns(len(TEMPLATES))
+    for col, layout in zip(cols, TEMPLATES):
+        name, content = template(layout)
+        col.download_button(LAYOUTS[layout], content, name, "text/csv", key=f"tpl_{layout}")
 
-if submitted:
-    if upload is None:
-        st.warning("请先选择文件")
-    else:
-        options = IngestOptions(year, period, sheet or None, create_missing, accept_partial)
-        with st.spinner(f"正在校验并入库 {upload.name} …"):
-            try:
-                st.session_state.upload_report = ingest_bytes(upload.getvalue(), upload.name, state.actor(), options)
-            except AnalyticsError as e:
-                st.session_state.upload_report = None
-                st.error(str(e))
+upload = st.file_uploader("选择文件", type=["csv", "txt", "xlsx"], key="upload_file")
 
-report = st.session_state.get("upload_report")
-if report is not None:
-    st.subheader(f"校验报告：{report.file}")
-    (st.success if report.status == "stored" else st.warning if report.status in ("partial", "duplicate")
-     else st.error)(f"{UPLOAD_STATUS[report.status]} — {report.message}")
+
+def show_report(report: dict) -> None:
+    status = report["status"]
+    box = {"stored": st.success, "partial": st.warning, "duplicate": st.info}.get(status, st.error)
+    box(f"{UPLOAD_STATUS[status]} — {report['message']}")
     m = st.columns(5)
-    m[0].metric("读取行数", f"{report.rows_read:,}")
-    m[1].metric("入库行数", f"{report.rows_stored:,}")
-    m[2].metric("拒绝行数", f"{report.rows_rejected:,}")
-    m[3].metric("无数值行", f"{report.rows_empty:,}")
-    m[4].metric("上传批次", f"#{report.upload_id}" if report.upload_id else "—")
-    st.caption(f"格式：{LAYOUTS.get(report.layout, report.layout or '未识别')} · 编码：{report.encoding or '—'}"
-               f"{' · 工作表：' + report.sheet if report.sheet else ''} · sha256：{report.sha256[:16]}…")
-    if report.created:
-        st.info("已自动创建（待完善）：" + "；".join(f"{k}：{'、'.join(v)}" for k, v in report.created.items()))
-    if report.problems:
-        problems = [{**p.to_dict(), "severity": SEVERITY.get(p.severity, p.severity)} for p in report.problems]
-        st.dataframe(problems, hide_index=True, width="stretch",
+    m[0].metric("读取行数", f"{report['rows_read']:,}")
+    m[1].metric("入库行数", f"{report['rows_stored']:,}")
+    m[2].metric("拒绝行数", f"{report['rows_rejected']:,}")
+    m[3].metric("无数值行", f"{report['rows_empty']:,}")
+    m[4].metric("上传批次", f"#{report['upload_id']}" if report["upload_id"] else "—")
+    st.caption(f"格式：{LAYOUTS.get(report['layout'], report['layout'] or '未识别')} · 编码：{report['encoding'] or '—'}"
+               f"{' · 工作表：' + report['sheet'] if report.get('sheet') else ''}"
+               f"{' · 已套用保存的列映射' if report.get('mapping_applied') else ''} · sha256：{report['sha256'][:16]}…")
+    if report.get("created"):
+        st.info("已自动创建（在指标库中标记“待完善”）：" +
+                "；".join(f"{'单位' if k == 'units' else '指标'}：{'、'.join(v)}" for k, v in report["created"].items()))
+    for note in report.get("notes", []):
+        st.caption(f"表注：{note}")
+    if report["problems"]:
+        problems = pd.DataFrame(report["problems"])
+        problems["severity"] = problems.severity.map(lambda s: SEVERITY.get(s, s))
+        st.dataframe(problems, hide_index=True, width="stretch", key=f"problems_{report['sha256'][:8]}",
                      column_order=["severity", "file", "row", "column", "reason"],
                      column_config={k: st.column_config.Column(FIELD_LABELS[k]) for k in
                                     ("severity", "file", "row", "column", "reason")})
+
+
+if upload is not None:
+    content = upload.getvalue()
+    c1, c2, c3 = st.columns(3)
+    year = c1.number_input("年份（文件未写明时使用）", 2000, 2100, value=None, step=1, key="upload_year")
+    period = c2.selectbox("期间（文件未写明时使用）", [None, *range(1, 13)], key="upload_period",
+                          format_func=lambda m: "—" if m is None else period_label(m))
+    sheet = None
+    if upload.name.lower().endswith(".xlsx"):
+        try:
+            sheets = data.sheets(content, upload.name)
+            labels = {s["name"]: f"{s['name']}{'' if s['state'] == 'visible' else '（隐藏）'}（{s['rows']} 行）"
+                      for s in sheets}
+            sheet = c3.selectbox("工作表", [None, *labels], key="upload_sheet",
+                                 format_func=lambda n: "自动（第一个含数据的可见工作表）" if n is None else labels[n])
+        except AnalyticsError as e:
+            st.error(str(e))
+    options = IngestOptions(year, period, sheet)
+    try:
+        preview = data.preview(content, upload.name, options)
+    except AnalyticsError as e:
+        st.error(str(e))
+        preview = None
+    mapping = None
+    if preview is not None and preview.get("columns"):
+        ctx = preview["context"]
+        st.subheader("识别结果")
+        st.markdown(f"**格式**：{LAYOUTS.get(preview['layout'], preview['layout'])} · **编码**：{preview['encoding']}"
+                    f" · **年份**：{ctx['year'] or '未写明'} · **期间**：{period_label(ctx['period']) if ctx['period'] else '未写明'}"
+                    f" · **默认计量单位**：{ctx['uom'] or '—'}"
+                    + (" · 已套用此表格式保存的列映射" if preview.get("mapping") else ""))
+        if ctx["title"]:
+            st.caption(f"标题：{ctx['title']}")
+        detected = preview["columns"]
+        editor = pd.DataFrame(detected)[["label", "role", "measure", "period", "year", "uom", "indicator"]]
+        edited = st.data_editor(
+            editor, hide_index=True, width="stretch", key="upload_mapping_editor", disabled=["label"],
+            column_config={
+                "label": st.column_config.TextColumn("表头"),
+                "role": st.column_config.SelectboxColumn("作用", options=list(COLUMN_ROLES), required=True,
+                                                         help="；".join(f"{k}={v}" for k, v in COLUMN_ROLES.items())),
+                "measure": st.column_config.SelectboxColumn("口径", options=list(MEASURE_LABELS)),
+                "period": st.column_config.NumberColumn("期间（月）", min_value=1, max_value=12, step=1),
+                "year": st.column_config.NumberColumn("年份", min_value=2000, max_value=2100, step=1, format="%d"),
+                "uom": st.column_config.TextColumn("计量单位"),
+                "indicator": st.column_config.TextColumn("指标（按列分组时）"),
+            })
+        try:
+            mapping = mappings.from_columns(edited.to_dict("records"), detected)
+        except AnalyticsError as e:
+            st.error(str(e))
+        with st.expander(f"前 {len(preview['records'])} 条待入库记录（预览，未存储）"):
+            st.dataframe(preview["records"], hide_index=True, width="stretch")
+    save = st.checkbox("保存此列映射，下月同格式文件自动套用", key="upload_save_mapping",
+                       disabled=not (preview and preview.get("signature")))
+    create_missing = st.checkbox("自动创建未知的单位/指标（标记“待完善”）", key="upload_create")
+    accept_partial = st.checkbox("只存合格行（拒绝的行列入报告）", key="upload_partial")
+    if st.button("校验并入库", type="primary", key="upload_submit"):
+        options = IngestOptions(year, period, sheet, create_missing, accept_partial)
+        bar = st.progress(0.0, text="开始…")
+        try:
+            report: IngestReport = ingest_bytes(content, upload.name, state.actor(), options, mapping=mapping or None,
+                                                on_progress=lambda stage, f: bar.progress(f, text=stage))
+            if save and report.status in ("stored", "partial") and report.mapping_signature:
+                mappings.save(report.mapping_signature, mapping or {}, state.actor())
+            st.session_state.upload_report = report.to_dict()
+        except AnalyticsError as e:
+            st.session_state.upload_report = None
+            st.error(str(e))
+        bar.empty()
+
+report = st.session_state.get("upload_report")
+if report is not None:
+    st.subheader(f"校验报告：{report['file']}")
+    show_report(report)
 
 st.subheader("上传历史")
 history = data.uploads()
 if history.empty:
     st.info(NO_DATA)
 else:
-    history = history.assign(status=history.status.map(lambda s: UPLOAD_STATUS.get(s, s)),
-                             layout=history.layout.map(lambda s: LAYOUTS.get(s, s)))
-    st.dataframe(history, hide_index=True, width="stretch", height=320,
-                 column_config={k: st.column_config.Column(FIELD_LABELS[k]) for k in history.columns if k in FIELD_LABELS})
+    view = history.assign(status=history.status.map(lambda s: UPLOAD_STATUS.get(s, s)),
+                          layout=history.layout.map(lambda s: LAYOUTS.get(s, s)))
+    picked = st.dataframe(view, hide_index=True, width="stretch", height=320, key="upload_history",
+                          on_select="rerun", selection_mode="single-row",
+                          column_config={k: st.column_config.Column(FIELD_LABELS[k]) for k in view.columns
+                                         if k in FIELD_LABELS})
+    rows = picked.selection.rows if picked else []
+    if rows:
+        chosen = history.iloc[rows[0]]
+        upload_id = int(chosen.upload_id)
+        st.markdown(f"**上传批次 #{upload_id}：{chosen.file_name}**")
+        stored = data.upload_report(upload_id)
+        if stored:
+            show_report(stored)
+        if chosen.status != "withdrawn":
+            reason = st.text_input("撤回原因", key="withdraw_reason")
+            if st.button(f"撤回上传批次 #{upload_id}", key="withdraw_button",
+                         help="撤回后该批次的数值不再是当前值，之前的修订恢复为当前值；不删除任何数据，记入审计日志"):
+                try:
+                    withdraw_upload(upload_id, state.actor(), reason)
+                    st.success(f"已撤回上传批次 #{upload_id}")
+                    st.rerun()
+                except AnalyticsError as e:
+                    st.error(str(e))
+    else:
+        st.caption("点选一行查看该次上传的校验报告，或撤回该次上传。")

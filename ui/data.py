@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics import browse as browse_mod
-from analytics import db, seed
+from analytics import db, ingest, readers, seed
+from analytics.ingest import IngestOptions
 
 
 @st.cache_resource(show_spinner="首次启动：正在创建数据库并载入演示数据…")
@@ -46,3 +47,29 @@ def _uploads(path: str, data_version: str) -> pd.DataFrame:
 def uploads() -> pd.DataFrame:
     path = str(db.db_path())
     return _uploads(path, version(path))
+
+
+@st.cache_data(show_spinner="正在识别表格…", max_entries=8)
+def _preview(content: bytes, name: str, options: IngestOptions, path: str, data_version: str) -> dict:
+    return ingest.preview(content, name, options, path=path)
+
+
+def preview(content: bytes, name: str, options: IngestOptions) -> dict:
+    """What ingest would do with this file (detected layout, columns, first records)."""
+    path = str(db.db_path())
+    return _preview(content, name, options, path, version(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def sheets(content: bytes, name: str) -> list[dict]:
+    return readers.sheet_list(content, name)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _upload_report(path: str, data_version: str, upload_id: int) -> dict | None:
+    return browse_mod.upload_report(upload_id, path)
+
+
+def upload_report(upload_id: int) -> dict | None:
+    path = str(db.db_path())
+    return _upload_report(path, version(path), upload_id)
