@@ -10,15 +10,18 @@ import argparse
 import getpass
 import json
 import math
+import signal
 import sys
 from datetime import date, datetime
 
 import pandas as pd
 
+from . import audit as audit_mod
 from . import browse as browse_mod
 from . import db, seed
 from .errors import Actor, AnalyticsError
-from .ingest import IngestOptions, ingest_path
+from . import mappings
+from .ingest import IngestOptions, ingest_path, withdraw_upload
 from .roles import CLI_ROLE
 
 
@@ -77,24 +80,34 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mapping", help="列映射文件（JSON）")
     p.add_argument("--create-missing", action="store_true", help="自动创建未知单位/指标（标记“待完善”）")
     p.add_argument("--accept-partial", action="store_true", help="只存合格行，拒绝的行列入报告")
+    p = sub.add_parser("withdraw", help="撤回一次上传（其数值不再为当前值，之前的修订恢复；不删除任何数据）")
+    p.add_argument("upload_id", type=int)
+    p.add_argument("--reason", default="", help="撤回原因（记入审计日志）")
     p = sub.add_parser("browse", help="数据浏览：当前数值及其来源")
     _period_args(p)
+    p = sub.add_parser("audit", help="审计日志：谁在何时做了什么（最新在前）")
+    p.add_argument("--user", help="只看该用户名")
+    p.add_argument("--action", help="只看该操作（如 upload、user_add、login_failed）")
+    p.add_argument("--since", help="起始时间（含），YYYY-MM-DD 或 YYYY-MM-DDTHH:MM")
+    p.add_argument("--until", help="截止时间：日期含当天，时间不含该时刻")
+    p.add_argument("--limit", type=int, help="最多输出条数")
     return ap
 
 
 def _default_period(args, path) -> None:
-    if getattr(args, "year", None) is None or getattr(args, "period", None) is None:
-        latest = browse_mod.latest_period(path)
-        if latest and args.year is None:
-            args.year = latest[0]
-        if latest and args.period is None and args.year == latest[0]:
-            args.period = latest[1]
+    """--year/--period default to the latest period in the database (of --year if given)."""
+    if args.period is None:
+        latest = browse_mod.latest_period(path, args.year)
+        if latest:
+            args.year, args.period = latest
 
 
 def run(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     path = db.db_path(args.db)
     try:
+        if args.command not in ("init", "ingest") and not path.exists():
+            raise AnalyticsError(f"数据库文件不存在：{path}（先运行 python -m analytics init --demo）")
         if args.command == "init":
             with db.connect(path) as con:
                 version = db.schema_version(con)
@@ -102,28 +115,41 @@ def run(argv: list[str] | None = None) -> int:
             emit({"db": str(path), "schema_version": version, "demo_loaded": seeded}, args.format)
             return 0
         if args.command == "ingest":
-            if args.mapping:
-                raise AnalyticsError("--mapping 列映射将在宽表/公报格式导入中提供，当前版本尚不支持")
+            mapping = mappings.read(args.mapping) if args.mapping else None
             report = ingest_path(args.file, _actor(), IngestOptions(
-                args.year, args.period, args.sheet, args.create_missing, args.accept_partial), path)
+                args.year, args.period, args.sheet, args.create_missing, args.accept_partial), path, mapping)
             emit(report.to_dict(), args.format)
             return report.exit_code
+        if args.command == "withdraw":
+            emit(withdraw_upload(args.upload_id, _actor(), args.reason, path), args.format)
+            return 0
         if args.command == "browse":
             _default_period(args, path)
             unit = browse_mod.resolve("unit", args.unit, path)
             indicator = browse_mod.resolve("indicator", args.indicator, path)
             emit(records(browse_mod.browse(args.year, args.period, unit, indicator, path)), args.format)
             return 0
+        if args.command == "audit":
+            try:
+                frame = audit_mod.query(args.user, args.action, args.since, args.until, args.limit, path)
+            except ValueError as e:
+                raise AnalyticsError(f"时间格式无效（应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM）：{e}") from None
+            emit(audit_mod.records(frame), args.format)
+            return 0
     except AnalyticsError as e:
         emit(e.to_dict(), args.format)
         return e.exit_code
-    except (LookupError, FileNotFoundError) as e:
-        emit({"error": type(e).__name__, "reason": str(e).strip("'\"")}, args.format)
+    except FileNotFoundError as e:
+        emit({"error": "FileNotFoundError", "reason": f"文件不存在：{e.filename}"}, args.format)
+        return 2
+    except LookupError as e:
+        emit({"error": type(e).__name__, "reason": e.args[0] if e.args else str(e)}, args.format)
         return 2
     return 2
 
 
 def main() -> None:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `… | head` ends quietly
     sys.exit(run())
 
 

@@ -40,10 +40,11 @@ def catalog(path: PathLike = None) -> dict:
             "units": units, "indicators": indicators}
 
 
-def latest_period(path: PathLike = None) -> tuple[int, int] | None:
-    """(year, period) of the latest reported period in the database, None when empty."""
-    row = db.query("SELECT year, max(period) FROM current_observations "
-                   "WHERE year = (SELECT max(year) FROM current_observations) GROUP BY year", None, path)
+def latest_period(path: PathLike = None, year: int | None = None) -> tuple[int, int] | None:
+    """(year, period) of the latest reported period (of ``year`` if given), None when empty."""
+    row = db.query("""SELECT year, max(period) FROM current_observations
+                      WHERE year = coalesce(?, (SELECT max(year) FROM current_observations)) GROUP BY year""",
+                   [year], path)
     return None if row.empty else (int(row.iloc[0, 0]), int(row.iloc[0, 1]))
 
 

@@ -19,7 +19,7 @@ from typing import Iterator
 import duckdb
 import pandas as pd
 
-from .errors import Actor, DatabaseLocked
+from .errors import Actor, AnalyticsError, DatabaseLocked
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "dashboard.duckdb"
@@ -79,6 +79,13 @@ MIGRATIONS: list[list[str]] = [
             WHERE u.status <> 'withdrawn'
             QUALIFY row_number() OVER (PARTITION BY t.year, t.unit_id, t.indicator_id, t.measure
                                        ORDER BY t.upload_id DESC) = 1""",
+    ],
+    [  # accounts (analytics/auth.py): bcrypt hashes only, never a password; disabled, not deleted
+        """CREATE TABLE users(
+            username VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, role VARCHAR NOT NULL,
+            password_hash VARCHAR NOT NULL, disabled BOOLEAN NOT NULL DEFAULT false,
+            created_at TIMESTAMP NOT NULL, created_by VARCHAR NOT NULL,
+            password_changed_at TIMESTAMP NOT NULL)""",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -141,7 +148,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Apply the migrations the file lacks, each in its own transaction; return the version."""
     current = schema_version(con)
     if current > SCHEMA_VERSION:
-        raise RuntimeError(f"数据库结构版本 {current} 高于本程序支持的 {SCHEMA_VERSION}，请升级程序")
+        raise AnalyticsError(f"数据库结构版本 {current} 高于本程序支持的 {SCHEMA_VERSION}，请升级程序")
     for version in range(current + 1, SCHEMA_VERSION + 1):
         con.execute("BEGIN TRANSACTION")
         try:

@@ -17,12 +17,11 @@ from typing import Callable
 import duckdb
 import pandas as pd
 
-from . import db, mappings
+from . import bulk, db, mappings, validate
 from .errors import Actor, AnalyticsError, DatabaseLocked, DuplicateUpload, IngestError, PermissionDenied, Problem
-from .layouts import TOTAL_NAMES, Shape, analyse, apply_mapping, ledger, records
-from .parse import (clean_text, conversion_factor, infer_kind, infer_level, parse_measure,
-                    parse_number, parse_period, parse_year, split_unit)
-from .readers import Table, read_table
+from .layouts import RECORD_COLUMNS, TOTAL_NAMES, Shape, analyse, apply_mapping, ledger, records
+from .parse import clean_text, conversion_factor, infer_kind, infer_level, parse_measure, parse_number
+from .readers import Table, read_table, refuse_uncached
 from .roles import require
 
 LONG_HEADER = ["年份", "期间", "单位", "指标", "计量单位", "口径", "目标值", "数值"]
@@ -213,178 +212,70 @@ class _Problems:
 
 # ---------------------------------------------------------------- cell records → observations, targets
 
-def _prepare_records(con, recs: pd.DataFrame, shape: Shape, opts: IngestOptions, report: IngestReport
-                     ) -> tuple[pd.DataFrame, pd.DataFrame, _Problems, dict]:
-    """Validate the cell records of any layout; return (observations, targets, problems,
-    library entries to create)."""
-    key_label = {c.role: c.label for c in shape.columns if c.role in
-                 ("indicator", "unit", "uom", "year", "period", "measure")}
-    probs = _Problems(report.file, key_label)
+_RECS_COLUMNS = ", ".join(f"{c}::{'INTEGER' if c in ('row', 'cell') else 'VARCHAR'} AS {c}" for c in RECORD_COLUMNS)
+_CREATE_RECS = "CREATE OR REPLACE TEMP TABLE _recs AS SELECT " + _RECS_COLUMNS + " FROM _recs_frame"
+
+
+def _load_records(con, recs: pd.DataFrame) -> None:
+    con.register("_recs_frame", recs)
+    con.execute(_CREATE_RECS)
+    con.unregister("_recs_frame")
+
+
+def _check_records(con, shape: Shape, opts: IngestOptions, report: IngestReport,
+                   row_errors: list[tuple[int, str, str]] = ()) -> tuple[validate.Checked, dict]:
+    """On the temp table ``_recs``: names → ids (unknown names refuse the file unless
+    create_missing), then every check of :mod:`analytics.validate`. Returns the result and
+    the library entries to create."""
     units, indicators, unit_rows = _reference_names(con)
-    row = recs.row
-
-    # year and period: the file's, else the options'; a file stating another one is refused
-    year = _mapped(recs.year, parse_year)
-    bad = (recs.year != "") & year.isna()
-    probs.add(row[bad], key_label.get("year", "年份"), "年份无法识别")
-    period = _mapped(recs.period, parse_period)
-    bad_p = (recs.period != "") & period.isna()
-    probs.add(row[bad_p], key_label.get("period", "期间"), "期间无法识别（应为 1-12 的月份或「1-9月」等）")
-    for name, series, given, label in (("年份", year, opts.year, "year"), ("期间", period, opts.period, "period")):
-        if given is not None:
-            clash = series.notna() & (series != given)
-            probs.add(row[clash], key_label.get(label, recs.column[clash].iloc[0] if clash.any() else label),
-                      f"文件写明的{name}（{series[clash].iloc[0] if clash.any() else ''}）与指定的 {given} 不一致：不覆盖，拒绝")
-    year = year.fillna(opts.year) if opts.year is not None else year
-    period = period.fillna(opts.period) if opts.period is not None else period
-    probs.add(row[year.isna() & ~bad], key_label.get("year", "年份"), "缺少年份（文件未写明，可用 --year 指定）")
-
-    # names → ids; table totals ("全市"/"全县"); a table without a unit column is about one unit
-    if (recs.unit == "").all():
+    if db.one(con, "SELECT bool_and(trim(unit) = '') FROM _recs")[0]:  # no unit column: about one unit
         default = _default_unit(shape.context.title, unit_rows)
         if default is None:
             raise IngestError("表中没有单位列，标题中也没有可识别的单位名称", report.file)
-        recs = recs.assign(unit=default)
+        con.execute("UPDATE _recs SET unit = ?", [default])
     city = unit_rows[unit_rows.level == "city"].unit_id
     home = unit_rows[unit_rows.is_home.astype(bool)].unit_id
-    totals = {k: (city.iloc[0] if v == "city" and len(city) else home.iloc[0] if v == "home" and len(home) else None)
-              for k, v in TOTAL_NAMES.items()}
-    units.update({k: v for k, v in totals.items() if v and k not in units})
+    for name, which in TOTAL_NAMES.items():  # table totals: 全市 → the city, 全县 → our county
+        ids = city if which == "city" else home
+        if len(ids):
+            units.setdefault(name, str(ids.iloc[0]))
+    key_label = {c.role: c.label for c in shape.columns if c.role in
+                 ("indicator", "unit", "uom", "year", "period", "measure")}
     created = {"units": [], "indicators": []}
+    raw_of: dict[str, list[str]] = {}
     for fld, label, lookup in (("unit", "单位", units), ("indicator", "指标", indicators)):
-        src = recs[fld]
-        probs.add(row[src == ""], key_label.get(fld, label), f"缺少{label}名称")
-        unknown_mask = ~src.isin(lookup.keys()) & (src != "")
-        unknown = sorted(set(src[unknown_mask]))
+        raws = validate._distinct(con, fld)
+        unknown = sorted({clean_text(v) for v in raws} - set(lookup) - {""})
+        raw_of.update({name: [v for v in raws if clean_text(v) == name] for name in unknown})
         if unknown and not opts.create_missing:
-            first = recs[unknown_mask].iloc[0]
+            first = db.one(con, _FIRST_OF[fld], [[v for name in unknown for v in raw_of[name]]])
             raise IngestError(f"未知{label}名称 {len(unknown)} 个：{'、'.join(unknown[:20])}"
                               f"{' 等' if len(unknown) > 20 else ''}。请先在{label}库中添加，或勾选/使用 --create-missing 自动创建",
-                              report.file, int(first.row), key_label.get(fld, str(first.column)))
+                              report.file, first[0] if first else None, key_label.get(fld, first[1] if first else None))
         created["units" if fld == "unit" else "indicators"] = unknown
     for name in created["units"]:
         units[name] = f"U-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
     new_indicators = []
     for name in created["indicators"]:
-        first = recs[recs.indicator == name].iloc[0]
-        uom = first.uom if first.measure not in ("growth_pct",) else ""
-        parent = indicators.get(first.parent, {}).get("indicator_id") if first.parent else None
+        measure, kind, uom, parent = db.one(con, _FIRST_OF["new_indicator"], [raw_of[name]])
+        volume = (parse_measure(measure) or "ytd") == "ytd"
         rec = {"indicator_id": f"X-{hashlib.sha1(name.encode()).hexdigest()[:8]}", "name": name,
-               "kind": infer_kind(name, first.uom if first.measure in ("", "ytd", "value") else ""),
-               "unit_of_measure": uom or None, "parent_id": parent}
+               "kind": infer_kind(name, uom if volume else ""), "unit_of_measure": (uom or None) if volume else None,
+               "parent_id": indicators.get(clean_text(parent), {}).get("indicator_id") if parent else None}
         indicators[name] = rec
         new_indicators.append(rec)
-    unit_id = recs.unit.map(units)
-    ind = recs.indicator.map(indicators)
-    kind = ind.map(lambda r: r["kind"] if isinstance(r, dict) else None)
-    ind_id = ind.map(lambda r: r["indicator_id"] if isinstance(r, dict) else None)
-    ind_uom = ind.map(lambda r: (r["unit_of_measure"] or "") if isinstance(r, dict) else "")
-
-    # measure: stated, else the indicator's default for its kind
-    measure = _mapped(recs.measure, parse_measure)
-    bad = (recs.measure != "") & measure.isna()
-    probs.add(row[bad], key_label.get("measure", "口径"), "口径无法识别（应为 ytd/month/growth_pct/level/done 或「累计」「同比增长%」等）")
-    measure = measure.where(recs.measure != "", kind.map(DEFAULT_MEASURE))
-
-    # numbers, with a unit written in the cell ("1万亿元") taking precedence
-    split = _mapped(recs.text, split_unit)
-    number_text = split.map(lambda t: t[0])
-    cell_uom = split.map(lambda t: t[1])
-    parsed = _mapped(number_text, parse_number)
-    err = parsed.map(lambda p: p.error)
-    probs.add_grouped(recs, err.notna(), err)
-    raw_value = parsed.map(lambda p: p.value).astype(float)
-    approx = parsed.map(lambda p: p.approx).astype(bool)
-
-    # unit of measure → the indicator's (volumes only; percentages and ranks stay as they are)
-    uom = cell_uom.where(cell_uom.notna(), recs.uom)
-    scaled = ~measure.isin(["growth_pct", "published_completion_pct", "published_rank", "done"])
-    pairs = pd.Series(list(zip(uom, ind_uom)), index=recs.index)
-    factor = _mapped(pairs, lambda p: conversion_factor(*p)).where(scaled, 1.0)
-    bad = factor.isna() & ind_id.notna() & raw_value.notna()
-    reasons = pd.Series([f"计量单位「{u}」与指标库中的「{iu}」不一致且无法换算" for u, iu in zip(uom, ind_uom)],
-                        index=recs.index, dtype=object)
-    probs.add_grouped(recs, bad, reasons)
-    value = raw_value * factor.fillna(1.0).astype(float)
-
-    is_value = recs.kind == "value"
-    neg = ~is_value & (value < 0) & measure.isin(VOLUME_MEASURES)
-    probs.add(row[neg], recs.column[neg], "目标值为负数")
-    probs.add(row[is_value & value.notna() & period.isna() & ~bad_p], key_label.get("period", "期间"),
-              "有数值但缺少期间（文件未写明，可用 --period 指定）")
-    base = pd.DataFrame({"row": row, "column": recs.column, "year": year, "period": period, "unit_id": unit_id,
-                         "indicator_id": ind_id, "measure": measure, "kind": kind, "value": value,
-                         "approx": approx, "parent": recs.parent})
-
-    # duplicate keys inside the file: the first occurrence is kept, later ones rejected
-    for is_kind, key in ((True, ["year", "period", "unit_id", "indicator_id", "measure"]),
-                         (False, ["year", "unit_id", "indicator_id", "measure"])):
-        sub = base[(is_value == is_kind) & value.notna()]
-        dup = sub.duplicated(key, keep="first")
-        if dup.any():
-            first = sub.drop_duplicates(key).set_index(key)["row"]
-            for _, r in sub[dup].iterrows():
-                probs.add([r.row], r.column, f"与第 {int(first.loc[tuple(r[k] for k in key)])} 行重复（同一单位、指标、口径"
-                          f"{'、期间' if is_kind else ''}）")
-
-    empty = value.isna() & err.isna()
-    report.rows_empty = len(set(recs.row) - set(recs[~empty].row))
-    for label, grp in recs[empty].groupby("column", sort=False):
-        rows = grp.row.tolist()
-        listed = "、".join(map(str, rows[:10])) + (" 等" if len(rows) > 10 else "")
-        probs.add([rows[0]], label, f"{len(rows)} 个单元格无数值（“-”、“—”或空白；第 {listed} 行），未入库，不按 0 计",
-                  "info")
-    obs = base[is_value & value.notna()]
-    tgt = base[~is_value & value.notna()].rename(columns={"value": "target"})
-    rejected = probs.rejected
-    _cumulative_warnings(con, obs[~obs.row.isin(rejected)], probs)
-    _published_warnings(obs[~obs.row.isin(rejected)], tgt[~tgt.row.isin(rejected)], probs)
+    validate.build_lookups(con, units, indicators)
+    checked = validate.check(con, report.file, key_label, opts.year, opts.period, row_errors)
     new_refs = {"units": [(units[n], n, infer_level(n)) for n in created["units"]], "indicators": new_indicators}
-    return obs, tgt, probs, new_refs
+    return checked, new_refs
 
 
-def _cumulative_warnings(con, obs: pd.DataFrame, probs: _Problems) -> None:
-    """A 1-N月累计 below the previous reported period's (in this file or already stored) is
-    stored but reported: the bureau published it, and the quality checks must see it."""
-    cum = obs[(obs.kind == "cumulative") & (obs.measure == "ytd")]
-    if cum.empty:
-        return
-    keys = cum[["year", "unit_id", "indicator_id"]].drop_duplicates()
-    con.register("_keys", keys)
-    stored = con.execute("""SELECT c.year, c.period, c.unit_id, c.indicator_id, c.value, NULL::INTEGER AS row,
-                                   NULL AS column FROM current_observations c JOIN _keys k USING (year, unit_id, indicator_id)
-                            WHERE c.measure = 'ytd'""").df()
-    con.unregister("_keys")
-    index = ["year", "period", "unit_id", "indicator_id"]
-    stored = stored[~stored.set_index(index).index.isin(cum.set_index(index).index)]
-    both = pd.concat([stored, cum[index + ["value", "row", "column"]]], ignore_index=True).sort_values(
-        ["year", "unit_id", "indicator_id", "period"])
-    prev = both.groupby(["year", "unit_id", "indicator_id"])[["value", "period"]].shift(1)
-    down = both[(both.value < prev.value) & both.row.notna()]
-    for i, r in down.iterrows():
-        probs.add([r.row], r.column, f"1-{int(r.period)}月累计 {r.value:,.2f} 低于 1-{int(prev.period[i])}月累计 "
-                  f"{prev.value[i]:,.2f}（已入库，请核实是否漏报或修订）", "warning")
-
-
-PUBLISHED_TOLERANCE_PP = 0.05
-
-
-def _published_warnings(obs: pd.DataFrame, tgt: pd.DataFrame, probs: _Problems) -> None:
-    """A printed completion % is stored as published and never used; where it disagrees
-    with ytd ÷ target (from the same file) beyond rounding, the report says so."""
-    pub = obs[obs.measure == "published_completion_pct"]
-    if pub.empty:
-        return
-    ytd = obs[obs.measure == "ytd"][["year", "period", "unit_id", "indicator_id", "value"]]
-    t = tgt[tgt.measure == "ytd"][["year", "unit_id", "indicator_id", "target"]]
-    both = pub.merge(ytd, on=["year", "period", "unit_id", "indicator_id"], suffixes=("", "_ytd")).merge(
-        t, on=["year", "unit_id", "indicator_id"])
-    both = both[both.target > 0]
-    computed = both.value_ytd / both.target * 100
-    off = (both.value - computed).abs() > PUBLISHED_TOLERANCE_PP
-    for (_, r), c in zip(both[off].iterrows(), computed[off]):
-        probs.add([r.row], r.column, f"公布的完成率 {r.value:.2f}% 与计算值 {c:.2f}%（{r.value_ytd:,.2f} ÷ {r.target:,.2f}）"
-                  "不一致；以计算值为准，公布值仅存档", "warning")
+_FIRST_OF = {  # the first record naming one of the given raw names (a list parameter)
+    "unit": "SELECT row, header FROM _recs WHERE unit IN (SELECT unnest(?)) ORDER BY row LIMIT 1",
+    "indicator": "SELECT row, header FROM _recs WHERE indicator IN (SELECT unnest(?)) ORDER BY row LIMIT 1",
+    "new_indicator": """SELECT measure, kind, uom, parent FROM _recs WHERE indicator IN (SELECT unnest(?))
+                        ORDER BY kind = 'target', row LIMIT 1""",
+}
 
 
 # ---------------------------------------------------------------- reference layouts
@@ -498,46 +389,37 @@ def _check_ids(con, layout: str, frame: pd.DataFrame, probs: _Problems) -> None:
 
 # ---------------------------------------------------------------- store
 
-def _store(con, layout: str, report: IngestReport, actor: Actor, obs=None, tgt=None,
-           refs: dict[str, pd.DataFrame] | None = None, new_refs=None) -> None:
-    detail = {"file": report.file, "sha256": report.sha256, "layout": layout}
+def _store(con, report: IngestReport, actor: Actor, checked_records: bool,
+           refs: dict[str, pd.DataFrame], new_refs: dict | None) -> None:
+    """One transaction: the upload row, library entries created, the values (from the
+    checked records' temp tables) or reference rows, the audit entry, the version bump."""
+    detail = {"file": report.file, "sha256": report.sha256, "layout": report.layout}
     with db.transaction(con, actor, "upload", detail) as d:
         upload_id = db.one(con, "SELECT nextval('upload_seq')")[0]
         report.upload_id = d["upload_id"] = upload_id
-        if new_refs:
-            for uid, name, level in new_refs["units"]:
-                con.execute("INSERT INTO units(unit_id, name, level) VALUES (?, ?, ?)", [uid, name, level])
-            for rec in new_refs["indicators"]:
-                con.execute("""INSERT INTO indicators(indicator_id, name, unit_of_measure, kind, direction, points,
-                               parent_id, needs_review) VALUES (?, ?, ?, ?, 1, 0, ?, true)""",
-                            [rec["indicator_id"], rec["name"], rec["unit_of_measure"], rec["kind"], rec.get("parent_id")])
-        stored = 0
-        if obs is not None:
-            stored = len(set(obs.row) | set(tgt.row))
-        if obs is not None and len(obs):
-            con.register("_obs", obs.assign(upload_id=upload_id))
-            con.execute("""INSERT INTO observations SELECT year, period, unit_id, indicator_id, measure, value,
-                           approx, upload_id, row FROM _obs""")
-            con.unregister("_obs")
-        if tgt is not None and len(tgt):
-            con.register("_tgt", tgt.assign(upload_id=upload_id))
-            con.execute("INSERT INTO targets SELECT year, unit_id, indicator_id, measure, target, upload_id, row FROM _tgt")
-            con.unregister("_tgt")
-        for ref_layout, ref in (refs or {}).items():
+        for uid, name, level in (new_refs or {}).get("units", []):
+            con.execute("INSERT INTO units(unit_id, name, level) VALUES (?, ?, ?)", [uid, name, level])
+        for rec in (new_refs or {}).get("indicators", []):
+            con.execute("""INSERT INTO indicators(indicator_id, name, unit_of_measure, kind, direction, points,
+                           parent_id, needs_review) VALUES (?, ?, ?, ?, 1, 0, ?, true)""",
+                        [rec["indicator_id"], rec["name"], rec["unit_of_measure"], rec["kind"], rec.get("parent_id")])
+        stored = validate.store(con, upload_id) if checked_records else 0
+        for ref_layout, ref in refs.items():
             con.register("_ref", ref.assign(upload_id=upload_id))
             con.execute(_REFERENCE_SQL[ref_layout])
             con.unregister("_ref")
-            stored = len(ref)
+            stored = max(stored, len(ref))
         report.rows_stored = stored
         report.status = "partial" if report.rows_rejected else "stored"
         d.update(rows_stored=stored, rows_rejected=report.rows_rejected, status=report.status)
         con.execute("""INSERT INTO uploads VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)""",
-                    [upload_id, report.file, report.sha256, layout, actor.username, report.rows_read,
+                    [upload_id, report.file, report.sha256, report.layout, actor.username, report.rows_read,
                      stored, report.rows_rejected, report.status, report.message,
                      json.dumps(report.to_dict(), ensure_ascii=False, default=str)])
 
 
 Progress = Callable[[str, float], None]
+HEAD_ROWS = 400  # a CSV is first parsed this far: enough for the header, the layout and the bulk path's checks
 
 
 def _shape(table: Table, mapping: dict | None, path) -> tuple[Shape, str, dict | None]:
@@ -553,7 +435,7 @@ def preview(data: bytes, file: str, options: IngestOptions | None = None,
     """What ingest would do, without storing: encoding, sheets, layout, header, what each
     column is taken to be, year/period/unit from captions, and the first records."""
     opts = options or IngestOptions()
-    table = read_table(data, file, opts.sheet)
+    table = read_table(data, file, opts.sheet, head=HEAD_ROWS)
     out = {"file": file, "encoding": table.encoding, "sheet": table.sheet, "sheets": table.sheets}
     reference = detect_reference(table)
     if reference:
@@ -576,7 +458,7 @@ def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | 
     report = IngestReport(file=file, sha256=hashlib.sha256(data).hexdigest())
     try:
         step("解码与读取", 0.05)
-        table = read_table(data, file, opts.sheet)
+        table = read_table(data, file, opts.sheet, head=HEAD_ROWS)
         report.encoding, report.sheet = table.encoding, table.sheet
         step("识别表头与格式", 0.3)
         reference = detect_reference(table)
@@ -584,23 +466,37 @@ def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | 
         if not reference:
             shape, report.mapping_signature, used = _shape(table, mapping, path)
             report.mapping_applied = used is not None
+        refuse_uncached(table, [c.label for c in shape.columns] if shape else table.rows[reference[1]][1])
         report.layout = reference[0] if reference else shape.layout
+        if not table.complete and report.layout != "long":  # only the long layout has a bulk path
+            table = read_table(data, file, opts.sheet)
         with db.connect(path) as con:
             dup = db.one(con, "SELECT upload_id FROM uploads WHERE sha256 = ? AND status <> 'withdrawn'",
                          [report.sha256])
             if dup:
                 raise DuplicateUpload(file, report.sha256, dup[0])
             step("校验", 0.45)
-            obs = tgt = new_refs = None
+            checked = new_refs = None
             refs: dict[str, pd.DataFrame] = {}
             if shape is not None and shape.layout == "project_ledger":
                 refs, probs, new_refs = _prepare_ledger(con, table, shape, opts, report)
                 report.rows_read = len(refs["projects"])
             elif shape is not None:
-                recs, report.rows_read = records(table, shape)
-                if recs.empty:
-                    raise IngestError("表中没有数据行", file)
-                obs, tgt, probs, new_refs = _prepare_records(con, recs, shape, opts, report)
+                row_errors: list = []
+                rows_read = None
+                if not table.complete:
+                    rows_read = bulk.load(con, table.text.encode("utf-8") if report.encoding != "UTF-8" else data,
+                                          shape, table.rows[shape.header_rows[-1]][0], table.delimiter,
+                                          len(shape.columns))
+                    if rows_read is None:
+                        table = read_table(data, file, opts.sheet)
+                if rows_read is None:
+                    recs, rows_read, row_errors = records(table, shape)
+                    if recs.empty:
+                        raise IngestError("表中没有数据行", file)
+                    _load_records(con, recs)
+                report.rows_read = rows_read
+                checked, new_refs = _check_records(con, shape, opts, report, row_errors)
                 report.created = {k: [r[1] if isinstance(r, tuple) else r["name"] for r in v]
                                   for k, v in new_refs.items() if v}
                 report.notes = shape.context.notes
@@ -609,24 +505,26 @@ def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | 
                 refs[layout], probs = _prepare_reference(layout, table, header_index, cols)
                 _check_ids(con, layout, refs[layout], probs)
                 report.rows_read = len(refs[layout])
-            report.problems = probs.items
-            report.rows_rejected = len(probs.rejected)
-            if probs.rejected and not opts.accept_partial:
+            if checked is not None:
+                report.problems, report.rows_rejected = checked.problems, checked.rejected
+                report.rows_empty, storable = checked.empty_rows, checked.storable_rows
+            else:
+                report.problems, report.rows_rejected = probs.items, len(probs.rejected)
+                refs = {k: v[~v.row.isin(probs.rejected)] for k, v in refs.items()}
+                storable = sum(len(v) for v in refs.values())
+            if report.rows_rejected and not opts.accept_partial:
                 report.status = "refused"
-                report.message = (f"{report.rows_rejected} 行未通过校验，整个文件未入库"
-                                  "（可修正后重传，或选择“只存合格行”/--accept-partial）")
+                report.message = (f"{report.rows_rejected:,} 行未通过校验，整个文件未入库；"
+                                  "请修正后重传，或选择只存合格行")
                 return report
-            keep = lambda f: None if f is None else f[~f.row.isin(probs.rejected)]  # noqa: E731
-            obs, tgt = keep(obs), keep(tgt)
-            refs = {k: keep(v) for k, v in refs.items()}
-            if all(f is None or f.empty for f in (obs, tgt, *refs.values())):
+            if not storable:
                 report.status = "refused"
                 report.message = "文件中没有可入库的数值"
                 return report
-            report.message = ("全部入库" if not probs.rejected
-                              else f"部分入库：{report.rows_rejected} 行被拒绝（只存合格行）")
+            report.message = (f"{storable:,} 行全部入库" if not report.rows_rejected
+                              else f"{storable:,} 行入库，{report.rows_rejected:,} 行被拒绝（只存合格行）")
             step("写入数据库（单一事务）", 0.8)
-            _store(con, report.layout, report, actor, obs, tgt, refs, new_refs)
+            _store(con, report, actor, checked is not None, refs, new_refs)
             step("完成", 1.0)
             return report
     except DuplicateUpload as e:
@@ -638,7 +536,7 @@ def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | 
     except (DatabaseLocked, PermissionDenied):
         raise
     except Exception as e:  # noqa: BLE001 — a hostile file must never end in a traceback
-        report.status = "refused"
+        report.status, report.upload_id, report.rows_stored = "refused", None, 0
         report.message = (f"无法处理该文件，未存储任何数据（{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}）。"
                           "请检查文件内容，或另存为模板格式后再上传")
         report.problems = [Problem(file, None, None, report.message)]

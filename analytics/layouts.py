@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from .errors import IngestError
-from .parse import clean_text, parse_measure, parse_period, parse_year
+from .parse import clean_text, parse_period
 from .readers import Table
 
 _UOM = r"(万亿元|亿元|万元|元|亿美元|万美元|美元|万人|人|万亩|亩|个|家|户|件|起|项|%|‰|吨|万吨|千瓦时|吨标准煤|微克/立方米)"
@@ -300,11 +300,11 @@ def body(table: Table, shape: Shape) -> list[tuple[int, list[str]]]:
     return rows
 
 
-RECORD_COLUMNS = ["row", "column", "cell", "kind", "year", "period", "unit", "indicator", "parent", "uom",
+RECORD_COLUMNS = ["row", "header", "cell", "kind", "year", "period", "unit", "indicator", "parent", "uom",
                   "measure", "text"]
 
 
-def records(table: Table, shape: Shape) -> tuple[pd.DataFrame, int]:
+def records(table: Table, shape: Shape) -> tuple[pd.DataFrame, int, list[tuple[int, str, str]]]:
     """One record per data row × value/target column; returns (records, data rows read).
 
     Fields are text as found (names, unit of measure, cell text); parsing and validation
@@ -316,6 +316,8 @@ def records(table: Table, shape: Shape) -> tuple[pd.DataFrame, int]:
     out: list[tuple] = []
     parent = ""
     rows_read = 0
+    row_errors: list[tuple[int, str, str]] = []  # a row with more filled cells than the header
+    width = len(cols)
 
     def cell(cells, col):
         return cells[col.index] if col is not None and col.index < len(cells) else ""
@@ -327,6 +329,10 @@ def records(table: Table, shape: Shape) -> tuple[pd.DataFrame, int]:
             ctx.notes.append(clean_text(_nonempty(cells)[0]))
             continue
         rows_read += 1
+        extra = [c for c in cells[width:] if clean_text(c)]
+        if extra:
+            row_errors.append((rownum, f"第{width + 1}列起", f"该行比表头多出 {len(extra)} 个单元格（「{clean_text(extra[0])[:20]}」…），"
+                               "可能是数字中未加引号的千分位逗号（如 1,234.5）；不截断，整行拒绝"))
         raw_name = cell(cells, key.get("indicator"))
         name = clean_text(raw_name)
         row_parent = ""
@@ -357,7 +363,7 @@ def records(table: Table, shape: Shape) -> tuple[pd.DataFrame, int]:
                         year or (str(ctx.year) if ctx.year else ""), "", unit, name, row_parent, "%",
                         "growth_pct", m.group(2)))
     frame = pd.DataFrame(out, columns=RECORD_COLUMNS)
-    return frame, rows_read
+    return frame, rows_read, row_errors
 
 
 LEDGER_FIELDS = (  # project ledger column → header words (first match wins)

@@ -16,6 +16,7 @@ from pathlib import Path
 from . import db
 from .errors import Actor, AnalyticsError
 from .layouts import Shape
+from .parse import MEASURES
 from .roles import require
 
 ALLOWED = {"columns", "year", "period", "uom", "name"}
@@ -46,6 +47,11 @@ def validate(mapping: dict, source: str = "映射") -> dict:
             raise AnalyticsError(f"{source}：列「{label}」含未知的键 {sorted(bad)}")
         if "role" in spec and spec["role"] not in ROLES:
             raise AnalyticsError(f"{source}：列「{label}」的角色「{spec['role']}」无效（可选 {'/'.join(ROLES)}）")
+        if spec.get("measure") not in (None, *MEASURES):
+            raise AnalyticsError(f"{source}：列「{label}」的口径「{spec['measure']}」无效（可选 {'/'.join(MEASURES)}）")
+        for key in ("period", "year"):
+            if spec.get(key) is not None and not isinstance(spec[key], int):
+                raise AnalyticsError(f"{source}：列「{label}」的 {key} 应为整数")
     return mapping
 
 

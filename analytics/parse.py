@@ -10,7 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-NO_VALUE = frozenset({"", "-", "--", "—", "——", "–", "/", "－", "…", "无"})
+NO_VALUE = frozenset({"", "-", "--", "—", "——", "–", "/", "－", "…", "...", "无"})  # NFKC turns … into ...
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00a0\u3000"), " ")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")

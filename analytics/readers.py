@@ -27,6 +27,21 @@ class Table:
     sheet: str | None = None
     sheets: list[str] = field(default_factory=list)
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # (row1, col1, row2, col2), 1-based
+    uncached: list[tuple[int, int, str, str]] = field(default_factory=list)  # formulas without a cached value
+    text: str | None = None  # CSV: the decoded text
+    delimiter: str = ","
+    complete: bool = True  # False: only the first rows were parsed (see read_csv_text's head)
+
+
+def refuse_uncached(table: Table, header: list[str]) -> None:
+    """A formula with no cached value is refused (never read as empty), naming its column
+    by the header text above it."""
+    if table.uncached:
+        row, col, coordinate, formula = table.uncached[0]
+        label = header[col - 1] if col - 1 < len(header) and header[col - 1] else coordinate
+        raise IngestError(f"单元格 {coordinate} 是公式（{formula[:60]}）但没有缓存的计算结果；请在 Excel/WPS 中"
+                          f"打开并保存后再上传（不会把它当作空值）；共 {len(table.uncached)} 个这样的单元格",
+                          table.file, row, label)
 
 
 def _mixed_line(data: bytes) -> int | None:
@@ -93,17 +108,27 @@ def _delimiter(text: str) -> str:
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
-def read_csv_text(text: str, file: str, encoding: str) -> Table:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+def read_csv_text(text: str, file: str, encoding: str, head: int | None = None) -> Table:
+    """Parse CSV text into rows numbered by their first line in the file; ``head`` stops after
+    that many records (for a first look at a big file; ``Table.complete`` is then False)."""
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     start = 1
+    complete = True
     try:
         for cells in reader:
             rows.append((start, cells))
             start = reader.line_num + 1
+            if head is not None and len(rows) >= head:
+                complete = False
+                break
     except csv.Error as e:
-        raise IngestError(f"CSV 格式错误：{e}", file, start) from None
-    return Table(file, rows, encoding)
+        if "field larger than field limit" in str(e):
+            raise IngestError(f"有单元格超过 {csv.field_size_limit() // 1024:,} KB（单元格内容过大，或引号不成对使大段文字"
+                              "被当成一个单元格），已拒绝", file, start) from None
+        raise IngestError(f"CSV 格式错误（{e}），请检查引号是否成对", file, start) from None
+    return Table(file, rows, encoding, text=text, delimiter=delimiter, complete=complete)
 
 
 def _cell_text(value: object) -> str:
@@ -179,19 +204,16 @@ def read_xlsx(data: bytes, file: str, sheet: str | None = None) -> Table:
         ws_f = visible[0]
     ws_v = _load(data, file, formulas=False)[ws_f.title]
     grid = [list(r) for r in ws_v.iter_rows(values_only=True)]
-    for row in ws_f.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith("=") and grid[cell.row - 1][cell.column - 1] is None:
-                raise IngestError(f"单元格 {cell.coordinate} 是公式（{cell.value[:60]}）但没有缓存的计算结果；"
-                                  "请在 Excel/WPS 中打开并保存后再上传（不会把它当作空值）",
-                                  file, cell.row, cell.column_letter)
+    uncached = [(cell.row, cell.column, cell.coordinate, cell.value) for row in ws_f.iter_rows() for cell in row
+                if isinstance(cell.value, str) and cell.value.startswith("=") and grid[cell.row - 1][cell.column - 1] is None]
     rows = [(r, [_cell_text(v) for v in values]) for r, values in enumerate(grid, start=1)]
     merged = [(m.min_row, m.min_col, m.max_row, m.max_col) for m in ws_f.merged_cells.ranges]
-    return Table(file, rows, "xlsx", ws_f.title, list(states), merged)
+    return Table(file, rows, "xlsx", ws_f.title, list(states), merged, uncached)
 
 
-def read_table(data: bytes, file: str, sheet: str | None = None) -> Table:
-    """Dispatch on content (zip magic → XLSX), not only on the name."""
+def read_table(data: bytes, file: str, sheet: str | None = None, head: int | None = None) -> Table:
+    """Dispatch on content (zip magic → XLSX), not only on the name. ``head``: CSV only,
+    parse just the first records (the caller parses the rest when it needs them)."""
     if not data:
         raise IngestError("文件为空", file)
     if len(data) > MAX_BYTES:
@@ -201,4 +223,4 @@ def read_table(data: bytes, file: str, sheet: str | None = None) -> Table:
     if file.lower().endswith((".xlsx", ".xlsm", ".xls")):
         raise IngestError("扩展名是 Excel，但内容不是 .xlsx 工作簿（旧版 .xls 请另存为 .xlsx）", file)
     text, encoding = decode(data, file)
-    return read_csv_text(text, file, encoding)
+    return read_csv_text(text, file, encoding, head)

@@ -7,10 +7,11 @@ from .errors import Actor, PermissionDenied
 ROLES = {"viewer": "领导（只读）", "analyst": "分析员", "admin": "管理员"}
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "viewer": frozenset(),
-    "analyst": frozenset({"upload", "withdraw", "verify_flag", "edit_data"}),
-    "admin": frozenset({"upload", "withdraw", "verify_flag", "edit_data", "edit_rules",
-                        "manage_users", "lock_period", "init"}),
+    # own_account: change one's own password — the only write a leader (viewer) may make
+    "viewer": frozenset({"own_account"}),
+    "analyst": frozenset({"own_account", "upload", "withdraw", "verify_flag", "edit_data"}),
+    "admin": frozenset({"own_account", "upload", "withdraw", "verify_flag", "edit_data", "edit_rules",
+                        "manage_users", "view_audit", "lock_period", "init"}),
 }
 
 # The command line runs as the operating-system user, with the administrator's rights:

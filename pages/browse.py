@@ -2,8 +2,9 @@
 import streamlit as st
 
 from ui import data, state
-from ui.text import FIELD_LABELS, MEASURE_LABELS, NO_DATA, period_label
+from ui.text import FIELD_LABELS, MEASURE_LABELS, NO_DATA, USER_LABELS, period_label
 
+state.guard()
 st.title("数据浏览")
 year, period, unit = state.selection()
 cat = data.catalog()
@@ -23,16 +24,20 @@ if rows.empty:
 view = rows.assign(
     period=rows.period.map(period_label),
     measure=rows.measure.map(lambda m: MEASURE_LABELS.get(m, m)),
-    approx=rows.approx.map({True: "约", False: ""}),
+    approx=rows.approx.map({True: "约数", False: ""}),
+    uploaded_by=rows.uploaded_by.map(lambda u: USER_LABELS.get(u, u)),
 )[["period", "unit", "indicator", "measure", "value", "unit_of_measure", "target", "approx",
    "file_name", "upload_id", "source_row", "uploaded_by", "uploaded_at", "revisions"]]
+if not rows.approx.any():  # the column only speaks when some value is approximate ("约3.4")
+    view = view.drop(columns="approx")
 st.dataframe(
-    view, hide_index=True, width="stretch", height=640,
+    view, hide_index=True, width="stretch", height=640, placeholder="—",
     column_config={
         **{k: st.column_config.Column(FIELD_LABELS[k]) for k in view.columns},
         "value": st.column_config.NumberColumn(FIELD_LABELS["value"], format="%,.2f"),
         "target": st.column_config.NumberColumn(FIELD_LABELS["target"], format="%,.2f"),
         "upload_id": st.column_config.NumberColumn(FIELD_LABELS["upload_id"], format="#%d"),
+        "source_row": st.column_config.NumberColumn(FIELD_LABELS["source_row"], format="%d"),
         "uploaded_at": st.column_config.DatetimeColumn(FIELD_LABELS["uploaded_at"], format="YYYY-MM-DD HH:mm"),
     },
 )

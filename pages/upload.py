@@ -7,8 +7,9 @@ from analytics.errors import AnalyticsError
 from analytics.ingest import TEMPLATES, IngestOptions, IngestReport, ingest_bytes, template, withdraw_upload
 from ui import data, state
 from ui.text import (COLUMN_ROLES, FIELD_LABELS, LAYOUTS, MEASURE_LABELS, NO_DATA, SEVERITY, UPLOAD_STATUS,
-                     period_label)
+                     USER_LABELS, period_label)
 
+state.guard("upload")
 st.title("数据上传")
 st.caption("上传统计局、市目标办发来的原表（CSV 或 XLSX；UTF-8/GBK/GB18030/UTF-16 自动识别）。"
            "先预览识别结果，可修正列映射；点击“校验并入库”后整个文件在一个事务中写入，有错误时不存储任何数据。"
@@ -25,8 +26,9 @@ upload = st.file_uploader("选择文件", type=["csv", "txt", "xlsx"], key="uplo
 
 def show_report(report: dict) -> None:
     status = report["status"]
-    box = {"stored": st.success, "partial": st.warning, "duplicate": st.info}.get(status, st.error)
-    box(f"{UPLOAD_STATUS[status]} — {report['message']}")
+    box, icon = {"stored": (st.success, ":material/check_circle:"), "partial": (st.warning, ":material/warning:"),
+                 "duplicate": (st.info, ":material/info:")}.get(status, (st.error, ":material/block:"))
+    box(f"**{UPLOAD_STATUS[status]}**：{report['message']}", icon=icon)
     m = st.columns(5)
     m[0].metric("读取行数", f"{report['rows_read']:,}")
     m[1].metric("入库行数", f"{report['rows_stored']:,}")
@@ -44,7 +46,7 @@ def show_report(report: dict) -> None:
     if report["problems"]:
         problems = pd.DataFrame(report["problems"])
         problems["severity"] = problems.severity.map(lambda s: SEVERITY.get(s, s))
-        st.dataframe(problems, hide_index=True, width="stretch", key=f"problems_{report['sha256'][:8]}",
+        st.dataframe(problems, hide_index=True, width="stretch", key=f"problems_{report['sha256'][:8]}", placeholder="—",
                      column_order=["severity", "file", "row", "column", "reason"],
                      column_config={k: st.column_config.Column(FIELD_LABELS[k]) for k in
                                     ("severity", "file", "row", "column", "reason")})
@@ -85,12 +87,13 @@ if upload is not None:
         detected = preview["columns"]
         editor = pd.DataFrame(detected)[["label", "role", "measure", "period", "year", "uom", "indicator"]]
         edited = st.data_editor(
-            editor, hide_index=True, width="stretch", key="upload_mapping_editor", disabled=["label"],
+            editor, hide_index=True, width="stretch", key="upload_mapping_editor", disabled=["label"], placeholder="",
             column_config={
                 "label": st.column_config.TextColumn("表头"),
                 "role": st.column_config.SelectboxColumn("作用", options=list(COLUMN_ROLES), required=True,
-                                                         help="；".join(f"{k}={v}" for k, v in COLUMN_ROLES.items())),
-                "measure": st.column_config.SelectboxColumn("口径", options=list(MEASURE_LABELS)),
+                                                         format_func=COLUMN_ROLES.get),
+                "measure": st.column_config.SelectboxColumn("口径", options=list(MEASURE_LABELS),
+                                                            format_func=MEASURE_LABELS.get),
                 "period": st.column_config.NumberColumn("期间（月）", min_value=1, max_value=12, step=1),
                 "year": st.column_config.NumberColumn("年份", min_value=2000, max_value=2100, step=1, format="%d"),
                 "uom": st.column_config.TextColumn("计量单位"),
@@ -100,7 +103,7 @@ if upload is not None:
             mapping = mappings.from_columns(edited.to_dict("records"), detected)
         except AnalyticsError as e:
             st.error(str(e))
-        with st.expander(f"前 {len(preview['records'])} 条待入库记录（预览，未存储）"):
+        with st.expander(f"待入库单元格预览（前 {len(preview['records'])} 个，未存储）"):
             st.dataframe(preview["records"], hide_index=True, width="stretch")
     save = st.checkbox("保存此列映射，下月同格式文件自动套用", key="upload_save_mapping",
                        disabled=not (preview and preview.get("signature")))
@@ -131,11 +134,17 @@ if history.empty:
     st.info(NO_DATA)
 else:
     view = history.assign(status=history.status.map(lambda s: UPLOAD_STATUS.get(s, s)),
-                          layout=history.layout.map(lambda s: LAYOUTS.get(s, s)))
+                          layout=history.layout.map(lambda s: LAYOUTS.get(s, s)),
+                          uploaded_by=history.uploaded_by.map(lambda u: USER_LABELS.get(u, u)))
+    counts = {k: st.column_config.NumberColumn(FIELD_LABELS[k], format="localized")
+              for k in ("rows_read", "rows_stored", "rows_rejected")}
     picked = st.dataframe(view, hide_index=True, width="stretch", height=320, key="upload_history",
-                          on_select="rerun", selection_mode="single-row",
-                          column_config={k: st.column_config.Column(FIELD_LABELS[k]) for k in view.columns
-                                         if k in FIELD_LABELS})
+                          on_select="rerun", selection_mode="single-row", placeholder="—",
+                          column_config={**{k: st.column_config.Column(FIELD_LABELS[k]) for k in view.columns
+                                            if k in FIELD_LABELS}, **counts,
+                                         "upload_id": st.column_config.NumberColumn(FIELD_LABELS["upload_id"], format="#%d"),
+                                         "uploaded_at": st.column_config.DatetimeColumn(
+                                             FIELD_LABELS["uploaded_at"], format="YYYY-MM-DD HH:mm")})
     rows = picked.selection.rows if picked else []
     if rows:
         chosen = history.iloc[rows[0]]

@@ -1,0 +1,227 @@
+"""Validation of cell records in DuckDB — the same checks for every layout, vectorised.
+
+Input: a temp table ``_recs`` (one row per file cell holding a value or a target; text as
+found: row, header, cell, kind, year, period, unit, indicator, parent, uom, measure, text).
+Names, periods and measures have few distinct values: those are parsed once each in
+Python (the same parsers as everywhere) and joined back; plain numbers are cast in SQL and
+only the rest ("约3.4", "1,234", "1万亿元", "—") go through the Python parser.
+Output: temp table ``_w`` (typed records) and ``_rej`` (rejected rows), and the problems.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from .errors import Problem
+from .parse import (clean_text, conversion_factor, parse_measure, parse_number, parse_period, parse_year,
+                    split_unit)
+
+UNSCALED = ("growth_pct", "published_completion_pct", "published_rank", "done")
+MAX_LISTED = 2000
+PUBLISHED_TOLERANCE_PP = 0.05
+
+_DISTINCT = {c: "SELECT DISTINCT " + c + " FROM _recs" for c in ("year", "period", "measure", "unit", "indicator")}
+
+
+@dataclass
+class Checked:
+    problems: list[Problem] = field(default_factory=list)
+    rejected: int = 0
+    storable_rows: int = 0
+    empty_rows: int = 0
+
+
+_SCHEMAS = {
+    "_years": "raw VARCHAR, val INTEGER", "_periods": "raw VARCHAR, val INTEGER", "_measures": "raw VARCHAR, val VARCHAR",
+    "_units": "raw VARCHAR, unit_id VARCHAR", "_inds": "raw VARCHAR, indicator_id VARCHAR, kind VARCHAR, ind_uom VARCHAR",
+    "_nums": "raw VARCHAR, value DOUBLE, approx BOOLEAN, error VARCHAR, cell_uom VARCHAR",
+    "_factors": "uom VARCHAR, ind_uom VARCHAR, factor DOUBLE",
+}
+_CREATE = {name: "CREATE OR REPLACE TEMP TABLE " + name + "(" + cols + ")" for name, cols in _SCHEMAS.items()}
+_FILL = {name: "INSERT INTO " + name + " SELECT * FROM _tmp_frame" for name in _SCHEMAS}
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str, rows: list[tuple]) -> None:
+    """Materialise a small Python-made lookup as a typed temp table (name is one of ours)."""
+    con.execute(_CREATE[name])
+    if rows:
+        columns = [c.split()[0] for c in _SCHEMAS[name].split(", ")]
+        con.register("_tmp_frame", pd.DataFrame(rows, columns=columns, dtype=object))
+        con.execute(_FILL[name])
+        con.unregister("_tmp_frame")
+
+
+def _distinct(con, header: str) -> list[str]:
+    return [r[0] for r in con.execute(_DISTINCT[header]).fetchall()]
+
+
+def build_lookups(con, units: dict[str, str], indicators: dict[str, dict]) -> None:
+    """Parse each distinct year, period, measure and name once; numbers that are not plain."""
+    _table(con, "_years", [(v, parse_year(v)) for v in _distinct(con, "year")])
+    _table(con, "_periods", [(v, parse_period(v)) for v in _distinct(con, "period")])
+    _table(con, "_measures", [(v, parse_measure(v)) for v in _distinct(con, "measure")])
+    _table(con, "_units", [(v, units.get(clean_text(v))) for v in _distinct(con, "unit")])
+    rows = []
+    for v in _distinct(con, "indicator"):
+        rec = indicators.get(clean_text(v))
+        rows.append((v, rec["indicator_id"], rec["kind"], rec["unit_of_measure"] or "") if rec else (v, None, None, None))
+    _table(con, "_inds", rows)
+    odd = [r[0] for r in con.execute(
+        "SELECT DISTINCT text FROM _recs WHERE NOT coalesce(isfinite(TRY_CAST(text AS DOUBLE)), false)").fetchall()]
+    nums = []
+    for text in odd:
+        number_text, cell_uom = split_unit(text)
+        p = parse_number(number_text)
+        nums.append((text, p.value, p.approx, p.error, cell_uom))
+    _table(con, "_nums", nums)
+
+
+_NUMBER = "CASE WHEN isfinite(TRY_CAST(r.text AS DOUBLE)) THEN TRY_CAST(r.text AS DOUBLE) ELSE n.value END"
+_MEASURE = """CASE WHEN r.measure = '' THEN CASE i.kind WHEN 'cumulative' THEN 'ytd' WHEN 'rate' THEN 'growth_pct'
+              WHEN 'ceiling' THEN 'level' WHEN 'milestone' THEN 'done' WHEN 'veto' THEN 'done' END ELSE m.val END"""
+_UNSCALED = "('growth_pct', 'published_completion_pct', 'published_rank', 'done')"
+_LOOKUPS = """FROM _recs r
+LEFT JOIN _years y ON y.raw = r.year LEFT JOIN _periods p ON p.raw = r.period
+LEFT JOIN _measures m ON m.raw = r.measure LEFT JOIN _units u ON u.raw = r.unit
+LEFT JOIN _inds i ON i.raw = r.indicator LEFT JOIN _nums n ON n.raw = r.text"""
+_UOM_PAIRS = ("SELECT DISTINCT coalesce(n.cell_uom, r.uom) AS uom, coalesce(i.ind_uom, '') AS ind_uom " + _LOOKUPS)
+
+# One pass: typed records, with the row-level facts the checks need kept as flags.
+_TYPED = f"""
+CREATE OR REPLACE TEMP TABLE _w AS
+SELECT r.row, r.header, r.kind, y.val AS year_file, p.val AS period_file,
+       coalesce(y.val, $year) AS year, coalesce(p.val, CASE WHEN r.kind = 'value' THEN $period END) AS period,
+       trim(r.year) <> '' AS has_year_text, trim(r.period) <> '' AS has_period_text,
+       trim(r.measure) <> '' AS has_measure_text, trim(r.unit) = '' AS no_unit, trim(r.indicator) = '' AS no_indicator,
+       u.unit_id, i.indicator_id, i.kind AS ind_kind, coalesce(i.ind_uom, '') AS ind_uom,
+       {_MEASURE} AS measure, {_NUMBER} AS raw_value, coalesce(n.approx, false) AS approx, n.error,
+       coalesce(n.cell_uom, r.uom) AS uom,
+       CASE WHEN ({_MEASURE}) IN {_UNSCALED} THEN 1.0 ELSE f.factor END AS factor,
+       ({_NUMBER}) * (CASE WHEN ({_MEASURE}) IN {_UNSCALED} THEN 1.0 ELSE f.factor END) AS value
+{_LOOKUPS}
+LEFT JOIN _factors f ON f.uom IS NOT DISTINCT FROM coalesce(n.cell_uom, r.uom) AND f.ind_uom = coalesce(i.ind_uom, '')
+"""
+
+# Per-cell checks in one scan: each yields (label, reason) when it fails.
+_CELL_CHECKS = [
+    ("coalesce($l_year, header)", "has_year_text AND year_file IS NULL", "'年份无法识别'"),
+    ("coalesce($l_year, header)", "year_file IS NOT NULL AND $year IS NOT NULL AND year_file <> $year",
+     "'文件写明的年份（' || year_file || '）与指定的 ' || $year || ' 不一致：不覆盖，拒绝'"),
+    ("coalesce($l_year, header)", "year IS NULL AND NOT has_year_text", "'缺少年份（文件未写明，可用 --year 指定）'"),
+    ("coalesce($l_period, header)", "has_period_text AND period_file IS NULL",
+     "'期间无法识别（应为 1-12 的月份或「1-9月」等）'"),
+    ("coalesce($l_period, header)", "period_file IS NOT NULL AND $period IS NOT NULL AND period_file <> $period",
+     "'文件写明的期间（' || period_file || '）与指定的 ' || $period || ' 不一致：不覆盖，拒绝'"),
+    ("coalesce($l_period, header)", "kind = 'value' AND raw_value IS NOT NULL AND period IS NULL AND NOT has_period_text",
+     "'有数值但缺少期间（文件未写明，可用 --period 指定）'"),
+    ("coalesce($l_unit, header)", "no_unit", "'缺少单位名称'"),
+    ("coalesce($l_indicator, header)", "no_indicator", "'缺少指标名称'"),
+    ("coalesce($l_measure, header)", "has_measure_text AND measure IS NULL",
+     "'口径无法识别（应为 ytd/month/growth_pct/level/done 或「累计」「同比增长%」等）'"),
+    ("header", "error IS NOT NULL", "error"),
+    ("coalesce($l_uom, header)", "factor IS NULL AND indicator_id IS NOT NULL AND raw_value IS NOT NULL",
+     "'计量单位「' || uom || '」与指标库中的「' || ind_uom || '」不一致且无法换算'"),
+    ("header", "kind = 'target' AND value < 0 AND measure IN ('ytd', 'month')", "'目标值为负数'"),
+]
+_CHECKS = [
+    """SELECT row, header, reason FROM _row_errors""",
+    "SELECT row, c.label, c.reason FROM (SELECT row, unnest(list_filter([" +
+    ", ".join(f"CASE WHEN {cond} THEN {{'label': {label}, 'reason': {reason}}} END" for label, cond, reason in _CELL_CHECKS) +
+    "], lambda x: x IS NOT NULL)) AS c FROM _w)",
+    """SELECT row, header, '与第 ' || first || ' 行重复（同一单位、指标、口径' || CASE WHEN kind = 'value' THEN '、期间' ELSE '' END || '）'
+       FROM (SELECT row, header, kind, min(row) OVER w AS first, row_number() OVER (w ORDER BY row) AS n
+             FROM _w WHERE value IS NOT NULL AND unit_id IS NOT NULL AND indicator_id IS NOT NULL
+             WINDOW w AS (PARTITION BY kind, year, CASE WHEN kind = 'value' THEN period END, unit_id, indicator_id, measure))
+       WHERE n > 1""",
+]
+# A row-level key problem (year, period, unit…) is reported once per row, not once per cell.
+_PROBLEMS = ("CREATE OR REPLACE TEMP TABLE _errors AS SELECT DISTINCT * FROM (" +
+             " UNION ALL ".join(f"({c})" for c in _CHECKS) + ") t(row, header, reason)")
+
+_EMPTY = """SELECT header, count(*) AS n, list(row ORDER BY row)[1:10] AS rows, min(row) AS first
+            FROM _w WHERE raw_value IS NULL AND error IS NULL
+              AND header IN (SELECT header FROM _recs GROUP BY header HAVING bool_or(trim(text) <> ''))
+            GROUP BY header ORDER BY first"""  # a column blank throughout (目标值 in a values-only file) is not listed
+
+_CUMULATIVE = """
+WITH file AS (SELECT year, period, unit_id, indicator_id, value, row, header FROM _w
+              WHERE kind = 'value' AND measure = 'ytd' AND ind_kind = 'cumulative' AND value IS NOT NULL
+                AND row NOT IN (SELECT row FROM _rej)),
+keys AS (SELECT DISTINCT year, unit_id, indicator_id FROM file),
+stored AS (SELECT c.year, c.period, c.unit_id, c.indicator_id, c.value, NULL::INTEGER AS row, NULL AS header
+           FROM current_observations c JOIN keys USING (year, unit_id, indicator_id)
+           WHERE c.measure = 'ytd' AND NOT EXISTS (SELECT 1 FROM file f WHERE f.year = c.year AND f.period = c.period
+                 AND f.unit_id = c.unit_id AND f.indicator_id = c.indicator_id)),
+seq AS (SELECT *, lag(value) OVER w AS prev_value, lag(period) OVER w AS prev_period,
+               lead(value) OVER w AS next_value, lead(period) OVER w AS next_period, lead(row) OVER w AS next_row
+        FROM (SELECT * FROM file UNION ALL SELECT * FROM stored)
+        WINDOW w AS (PARTITION BY year, unit_id, indicator_id ORDER BY period))
+SELECT row, header, period, value, prev_period, prev_value, next_period, next_value, next_row FROM seq
+WHERE row IS NOT NULL AND (value < prev_value OR (next_row IS NULL AND value > next_value)) ORDER BY row
+"""
+
+_PUBLISHED = """
+SELECT p.row, p.header, p.value AS published, y.value AS ytd, t.value AS target
+FROM _w p
+JOIN _w y ON y.kind = 'value' AND y.measure = 'ytd' AND y.year = p.year AND y.period = p.period
+         AND y.unit_id = p.unit_id AND y.indicator_id = p.indicator_id
+JOIN _w t ON t.kind = 'target' AND t.measure = 'ytd' AND t.year = p.year
+         AND t.unit_id = p.unit_id AND t.indicator_id = p.indicator_id
+WHERE p.kind = 'value' AND p.measure = 'published_completion_pct' AND p.value IS NOT NULL AND t.value > 0
+  AND abs(p.value - y.value / t.value * 100) > $tol
+  AND p.row NOT IN (SELECT row FROM _rej) ORDER BY p.row
+"""
+
+
+def check(con: duckdb.DuckDBPyConnection, file: str, labels: dict[str, str], year: int | None,
+          period: int | None, row_errors: list[tuple[int, str, str]] = ()) -> Checked:
+    """Run every check on ``_recs`` (after :func:`build_lookups`); fill ``_w`` and ``_rej``.
+    ``row_errors`` (row, header, reason) are problems the layout reader found in whole rows."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _row_errors(row INTEGER, header VARCHAR, reason VARCHAR)")
+    if row_errors:
+        con.executemany("INSERT INTO _row_errors VALUES (?, ?, ?)", list(row_errors))
+    pairs = con.execute(_UOM_PAIRS).fetchall()
+    _table(con, "_factors", [(u, iu, conversion_factor(u or "", iu or "")) for u, iu in pairs])
+    con.execute(_TYPED, {"year": year, "period": period})
+    params = {"year": year, "period": period, **{f"l_{k}": labels.get(k) for k in
+                                                 ("year", "period", "unit", "indicator", "measure", "uom")}}
+    con.execute(_PROBLEMS, params)
+    con.execute("CREATE OR REPLACE TEMP TABLE _rej AS SELECT DISTINCT row FROM _errors")
+    out = Checked()
+    errors = con.execute("SELECT row, header, reason FROM _errors ORDER BY row, header LIMIT ?",
+                         [MAX_LISTED]).fetchall()
+    out.problems = [Problem(file, int(r), c, reason) for r, c, reason in errors]
+    total = con.execute("SELECT count(*) FROM _errors").fetchall()[0][0]
+    if total > MAX_LISTED:
+        out.problems.append(Problem(file, None, None, f"共 {total:,} 个错误，仅列出前 {MAX_LISTED:,} 个"))
+    out.rejected = con.execute("SELECT count(*) FROM _rej").fetchall()[0][0]
+    for header, n, rows, first in con.execute(_EMPTY).fetchall():
+        listed = "、".join(map(str, rows)) + (" 等" if n > len(rows) else "")
+        out.problems.append(Problem(file, int(first), header,
+                                    f"{n:,} 个单元格无数值（“-”、“—”或空白；第 {listed} 行），未入库，不按 0 计", "info"))
+    for row, header, p, v, pp, pv, np_, nv, _ in con.execute(_CUMULATIVE).fetchall()[:MAX_LISTED]:
+        text = (f"1-{p}月累计 {v:,.2f} 低于 1-{pp}月累计 {pv:,.2f}" if pv is not None and v < pv
+                else f"1-{p}月累计 {v:,.2f} 高于已入库的 1-{np_}月累计 {nv:,.2f}")
+        out.problems.append(Problem(file, int(row), header, text + "（已入库，请核实是否漏报或修订）", "warning"))
+    for row, header, pub, ytd, target in con.execute(_PUBLISHED, {"tol": PUBLISHED_TOLERANCE_PP}).fetchall():
+        out.problems.append(Problem(file, int(row), header, f"公布的完成率 {pub:.2f}% 与计算值 {ytd / target * 100:.2f}%"
+                                    f"（{ytd:,.2f} ÷ {target:,.2f}）不一致；以计算值为准，公布值仅存档", "warning"))
+    out.storable_rows = con.execute("""SELECT count(DISTINCT row) FROM _w WHERE value IS NOT NULL
+                                       AND row NOT IN (SELECT row FROM _rej)""").fetchall()[0][0]
+    out.empty_rows = con.execute("""SELECT count(*) FROM (SELECT row FROM _w GROUP BY row
+                                    HAVING bool_and(raw_value IS NULL AND error IS NULL))""").fetchall()[0][0]
+    return out
+
+
+def store(con: duckdb.DuckDBPyConnection, upload_id: int) -> int:
+    """Insert the checked records not rejected; returns the number of file rows stored."""
+    con.execute("""INSERT INTO observations SELECT year, period, unit_id, indicator_id, measure, value, approx, ?, row
+                   FROM _w WHERE kind = 'value' AND value IS NOT NULL AND row NOT IN (SELECT row FROM _rej)""",
+                [upload_id])
+    con.execute("""INSERT INTO targets SELECT year, unit_id, indicator_id, measure, value, ?, row
+                   FROM _w WHERE kind = 'target' AND value IS NOT NULL AND row NOT IN (SELECT row FROM _rej)""",
+                [upload_id])
+    return con.execute("""SELECT count(DISTINCT row) FROM _w WHERE value IS NOT NULL
+                          AND row NOT IN (SELECT row FROM _rej)""").fetchall()[0][0]

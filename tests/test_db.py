@@ -1,0 +1,342 @@
+"""The DuckDB file (analytics.db): schema and migrations, the write transaction, the data
+version, and the connection policy of DESIGN.md "Holding the database file" — checked
+with real *processes*, since DuckDB's lock is per process."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import content
+
+from analytics import browse, db
+from analytics.errors import DatabaseLocked
+from analytics.ingest import IngestOptions, ingest_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+HEADER = "年份,期间,单位,指标,计量单位,口径,目标值,数值"
+TABLES = {"meta", "units", "indicators", "indicator_owners", "uploads", "targets", "observations", "adjustments",
+          "projects", "project_progress", "audit_log"}
+
+
+def tables(path) -> set[str]:
+    with db.connect(path) as con:
+        return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+def meta(path) -> dict[str, str]:
+    with db.connect(path) as con:
+        return dict(con.execute("SELECT key, value FROM meta").fetchall())
+
+
+# ------------------------------------------------------------------ schema and migrations
+
+def test_schema_created_idempotently(tmp_path):
+    path = tmp_path / "new" / "x.duckdb"          # the directory is created too
+    with db.connect(path) as con:
+        assert db.schema_version(con) == db.SCHEMA_VERSION
+    first = (tables(path), meta(path))
+    with db.connect(path) as con:                 # a second open migrates nothing and fails on nothing
+        assert db.migrate(con) == db.SCHEMA_VERSION
+    assert (tables(path), meta(path)) == first
+    assert TABLES <= first[0] and {"current_observations", "current_targets"} <= first[0]
+    assert first[1] == {"schema_version": str(db.SCHEMA_VERSION), "data_version": "0"}
+
+
+def test_file_at_version_0_is_migrated(tmp_path):
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))                # a DuckDB file made by someone else: no meta table
+    con.execute("CREATE TABLE notes(x INTEGER)")
+    con.execute("INSERT INTO notes VALUES (42)")
+    con.close()
+    with db.connect(path) as con:
+        assert db.schema_version(con) == db.SCHEMA_VERSION
+        assert con.execute("SELECT x FROM notes").fetchall() == [(42,)]
+    assert TABLES <= tables(path)
+
+
+def test_migration_path_to_a_next_version_keeps_data(small_db, monkeypatch):
+    before = content(small_db)
+    nxt = db.SCHEMA_VERSION + 1
+    monkeypatch.setattr(db, "MIGRATIONS", db.MIGRATIONS + [["ALTER TABLE units ADD COLUMN note VARCHAR",
+                                                           "UPDATE units SET note = 'migrated'"]])
+    monkeypatch.setattr(db, "SCHEMA_VERSION", nxt)
+    with db.connect(small_db) as con:
+        assert db.schema_version(con) == nxt
+        rows = con.execute("SELECT unit_id, note FROM units ORDER BY unit_id").fetchall()
+        assert rows == [("C01", "migrated"), ("C02", "migrated"), ("QC", "migrated"), ("T01", "migrated")]
+        assert con.execute("SELECT count(*) FROM indicators").fetchall() == [(4,)]
+    after = content(small_db)
+    assert {k: v for k, v in after.items() if k not in ("units", "meta")} == \
+           {k: v for k, v in before.items() if k not in ("units", "meta")}
+
+
+def test_failing_migration_leaves_the_file_at_its_version(small_db, monkeypatch):
+    before = content(small_db)
+    monkeypatch.setattr(db, "MIGRATIONS", db.MIGRATIONS + [["ALTER TABLE units ADD COLUMN note VARCHAR",
+                                                           "SELECT * FROM no_such_table"]])
+    monkeypatch.setattr(db, "SCHEMA_VERSION", db.SCHEMA_VERSION + 1)
+    with pytest.raises(duckdb.Error):
+        with db.connect(small_db):
+            pass
+    monkeypatch.undo()
+    assert content(small_db) == before            # no half-applied migration (no `note` column)
+
+
+def _claim_version(path, version: int) -> None:
+    with db.connect(path):
+        pass
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
+    con.close()
+
+
+def test_file_claiming_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "future.duckdb"
+    _claim_version(path, db.SCHEMA_VERSION + 5)
+    with pytest.raises(Exception, match=str(db.SCHEMA_VERSION + 5)):
+        with db.connect(path):
+            pass
+    con = duckdb.connect(str(path))
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == \
+           [(str(db.SCHEMA_VERSION + 5),)]
+    con.close()
+
+
+def test_cli_on_a_newer_file_exits_2_with_json(tmp_path):
+    path = tmp_path / "future.duckdb"
+    _claim_version(path, db.SCHEMA_VERSION + 5)
+    out = subprocess.run([sys.executable, "-m", "analytics", "--db", str(path), "browse"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert str(db.SCHEMA_VERSION + 5) in json.loads(out.stdout)["reason"]
+
+
+# ------------------------------------------------------------------ transaction and data version
+
+def test_transaction_bumps_data_version_and_writes_one_audit_row(small_db, admin):
+    version = db.data_version(small_db)
+    with db.connect(small_db) as con:
+        n_audit = db.one(con, "SELECT count(*) FROM audit_log")[0]
+        dv = int(db.one(con, "SELECT value FROM meta WHERE key = 'data_version'")[0])
+        with db.transaction(con, admin, "test_write", {"why": "测试"}) as detail:
+            con.execute("INSERT INTO units(unit_id, name, level) VALUES ('T99', '测试镇', 'township')")
+            detail["extra"] = 7                    # completed by the caller before the commit
+        assert db.one(con, "SELECT count(*) FROM audit_log")[0] == n_audit + 1
+        last = con.execute("SELECT username, action, detail FROM audit_log ORDER BY audit_id DESC LIMIT 1").fetchall()
+        assert int(db.one(con, "SELECT value FROM meta WHERE key = 'data_version'")[0]) == dv + 1
+    assert last[0][:2] == ("adm", "test_write") and json.loads(last[0][2]) == {"why": "测试", "extra": 7}
+    assert Path(str(small_db) + ".version").read_text() == str(dv + 1)
+    assert db.data_version(small_db) != version
+
+
+def test_rollback_leaves_no_audit_row_and_no_bump(small_db, admin):
+    before, version = content(small_db), db.data_version(small_db)
+    with db.connect(small_db) as con:
+        with pytest.raises(ZeroDivisionError):
+            with db.transaction(con, admin, "test_write"):
+                con.execute("INSERT INTO units(unit_id, name, level) VALUES ('T99', '测试镇', 'township')")
+                1 / 0
+        assert db.one(con, "SELECT count(*) FROM units WHERE unit_id = 'T99'")[0] == 0   # connection still usable
+    assert content(small_db) == before and db.data_version(small_db) == version
+
+
+def test_data_version_changes_after_a_write_not_after_reads(small_db, analyst):
+    v0 = db.data_version(small_db)
+    db.query("SELECT count(*) FROM units", None, small_db)
+    browse.browse(path=small_db)
+    browse.catalog(small_db)
+    browse.latest_period(small_db)
+    assert db.data_version(small_db) == v0
+    data = f"{HEADER}\n2026,9,清河县,固定资产投资,亿元,ytd,,100\n".encode()
+    assert ingest_bytes(data, "a.csv", analyst, path=small_db).status == "stored"
+    v1 = db.data_version(small_db)
+    assert v1 != v0
+    browse.browse(2026, 9, path=small_db)
+    assert db.data_version(small_db) == v1
+    refused = ingest_bytes(f"{HEADER}\n2026,9,清河县,固定资产投资,亿元,ytd,,x\n".encode(), "b.csv", analyst,
+                           path=small_db)
+    assert refused.status == "refused" and db.data_version(small_db) == v1     # nothing written
+
+
+def test_data_version_reads_no_database(tmp_path):
+    path = tmp_path / "none.duckdb"
+    assert db.data_version(path) == "-|-|-" and not path.exists()
+
+
+# ------------------------------------------------------------------ no connection held
+
+PROBE = """
+import sys, duckdb
+for line in sys.stdin:
+    try:
+        duckdb.connect(line.strip()).close()
+        print("ok", flush=True)
+    except Exception as e:
+        print("locked " + str(e).splitlines()[0], flush=True)
+"""
+
+
+@pytest.fixture
+def prober():
+    """Another process that opens the file read-write on request: "ok" or "locked …"."""
+    proc = subprocess.Popen([sys.executable, "-c", PROBE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def probe(path) -> str:
+        proc.stdin.write(f"{path}\n")
+        proc.stdin.flush()
+        return proc.stdout.readline().strip()
+
+    try:
+        yield probe
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=10)
+
+
+def test_no_connection_held_between_operations(small_db, analyst, prober):
+    data = f"{HEADER}\n2026,9,清河县,固定资产投资,亿元,ytd,,100\n".encode()
+    calls = {
+        "ingest": lambda: ingest_bytes(data, "a.csv", analyst, path=small_db),
+        "ingest_refused": lambda: ingest_bytes(data + b"2026,9,X,Y,,,,1\n", "b.csv", analyst, path=small_db),
+        "ingest_duplicate": lambda: ingest_bytes(data, "a.csv", analyst, path=small_db),
+        "browse": lambda: browse.browse(2026, 9, path=small_db),
+        "catalog": lambda: browse.catalog(small_db),
+        "latest_period": lambda: browse.latest_period(small_db),
+        "resolve": lambda: browse.resolve("unit", "清河县", small_db),
+        "uploads": lambda: browse.uploads(small_db),
+        "query": lambda: db.query("SELECT 1", None, small_db),
+        "data_version": lambda: db.data_version(small_db),
+    }
+    held = {}
+    for name, call in calls.items():
+        call()
+        held[name] = prober(small_db)
+    assert held == {name: "ok" for name in calls}
+
+
+# ------------------------------------------------------------------ lock handling
+
+@pytest.fixture
+def holder(small_db):
+    """Another process holding the file read-write until the test ends."""
+    code = ("import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); sys.stdin.read()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(small_db)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        yield proc
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=10)
+
+
+def test_locked_file_raises_naming_the_holder(small_db, holder):
+    t0 = time.monotonic()
+    with pytest.raises(DatabaseLocked) as exc:
+        with db.connect(small_db, retry_seconds=0.5):
+            pass
+    assert 0.4 < time.monotonic() - t0 < 5          # it retried for about the given time
+    assert f"PID {holder.pid}" in exc.value.holder and f"PID {holder.pid}" in str(exc.value)
+    assert exc.value.exit_code == 3 and exc.value.to_dict()["path"] == str(small_db)
+
+
+def test_lock_released_later_is_waited_for(small_db, holder):
+    threading.Timer(0.5, holder.stdin.close).start()     # the holder exits after 0.5 s
+    with db.connect(small_db, retry_seconds=10) as con:
+        assert db.one(con, "SELECT count(*) FROM units")[0] == 4
+
+
+@pytest.mark.slow
+def test_cli_exits_3_naming_the_holder(small_db, holder):
+    out = subprocess.run([sys.executable, "-m", "analytics", "--db", str(small_db), "browse"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    doc = json.loads(out.stdout)
+    assert out.returncode == 3
+    assert doc["error"] == "DatabaseLocked" and f"PID {holder.pid}" in doc["holder"]
+    assert doc["path"] == str(small_db) and f"PID {holder.pid}" in doc["reason"]
+
+
+# ------------------------------------------------------------------ CLI ingest while the app serves pages
+
+async def _render(url: str) -> list[str]:
+    """Run the app script once in a real session over the app's websocket (what a browser
+    does); return the element types it sent, failing on a script exception."""
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    async with websockets.connect(url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
+                                  max_size=2 ** 27) as ws:
+        msg = BackMsg()
+        msg.rerun_script.query_string = ""
+        await ws.send(msg.SerializeToString())
+        elements = []
+        while True:
+            fwd = ForwardMsg()
+            fwd.ParseFromString(await asyncio.wait_for(ws.recv(), 60))
+            kind = fwd.WhichOneof("type")
+            if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                elements.append(fwd.delta.new_element.WhichOneof("type"))
+            if kind == "script_finished":
+                assert fwd.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY, elements
+                assert "exception" not in elements, elements
+                return elements
+
+
+def render(url: str) -> list[str]:
+    """_render in a thread of its own (the test process may already run an event loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(_render(url))).result(timeout=120)
+
+
+@pytest.mark.slow
+def test_cli_ingest_succeeds_while_the_app_serves_pages(demo_template, tmp_path):
+    from e2e.server import serve                    # tests/e2e/server.py: kills the server on exit
+
+    path = tmp_path / "served.duckdb"
+    shutil.copy(demo_template, path)
+    new = tmp_path / "late.csv"
+    new.write_text(f"{HEADER}\n2026,9,清河县,固定资产投资,亿元,ytd,,123.45\n", encoding="utf-8")
+    with serve(env={"TARGETS_DB": str(path)}) as url:
+        for _ in range(3):
+            with urllib.request.urlopen(url + "/", timeout=10) as r:
+                assert r.status == 200 and b"<html" in r.read().lower()
+        assert render(url)             # a session ran the app script (it reads the file)
+
+        stop, rendered, failures = threading.Event(), [], []
+
+        def keep_rendering():
+            while not stop.is_set():
+                try:
+                    rendered.append(len(render(url)))
+                except Exception as e:  # noqa: BLE001 — reported by the assert below
+                    failures.append(repr(e))
+
+        worker = threading.Thread(target=keep_rendering)
+        worker.start()
+        try:
+            out = subprocess.run([sys.executable, "-m", "analytics", "--db", str(path), "ingest", str(new)],
+                                 cwd=ROOT, capture_output=True, text=True, timeout=120)
+        finally:
+            stop.set()
+            worker.join(timeout=120)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert json.loads(out.stdout)["status"] == "stored"
+        assert rendered and not failures, failures
+        render(url)                   # still serving after the write
+        shown = subprocess.run([sys.executable, "-m", "analytics", "--db", str(path), "browse", "--year", "2026",
+                                "--period", "9", "--unit", "清河县", "--indicator", "固定资产投资"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=60)
+    rows = [r for r in json.loads(shown.stdout) if r["measure"] == "ytd"]
+    assert [(r["value"], r["file_name"], r["revisions"]) for r in rows] == [(123.45, "late.csv", 2)]

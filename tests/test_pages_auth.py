@@ -1,0 +1,256 @@
+"""The login gate and role-filtered navigation under AppTest, including forged session
+state: setting ``authentication_status``/``username`` (what streamlit-authenticator keeps in
+the session) for a leader shows no upload page, and the upload action itself still refuses;
+the role always comes from the users table."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import auth, db
+from analytics.ingest import ingest_bytes
+from analytics.errors import PermissionDenied
+
+CSV = "年份,期间,单位,指标,计量单位,口径,目标值,数值\n2026,10,清河县,一般公共预算收入,万元,累计,,91234\n"
+
+
+@pytest.fixture
+def warm_server_routing(monkeypatch):
+    """Route every AppTest run through app.py, as a running server does once app.py has
+    called st.navigation. (AppTest resets Streamlit's "pages directory" flag before each
+    run, so without this a rerun executes pages/<file>.py directly — which is what a cold
+    server does too: see test_cold_server_page_request_still_needs_login.)"""
+    from streamlit.runtime.pages_manager import PagesManager
+    init = PagesManager.__init__
+
+    def v2_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", v2_init)
+
+
+@pytest.fixture
+def app_db(demo_db, tmp_path, monkeypatch, warm_server_routing):
+    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
+    monkeypatch.setenv("TARGETS_SECRETS_DIR", str(tmp_path / "secrets"))
+    auth.seed_demo_users(demo_db)
+    return demo_db
+
+
+def app(**session) -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    for k, v in session.items():
+        at.session_state[k] = v
+    return at.run()
+
+
+def as_user(username: str, **extra) -> AppTest:
+    """A session forced to look logged in, as a crafted request would try."""
+    return app(authentication_status=True, username=username, **extra)
+
+
+def pages(at: AppTest) -> set[str]:
+    """The page files the navigation registered for this session."""
+    return {Path(str(info["script_path"])).name for info in at._registered_pages.values()
+            if info.get("script_path")}
+
+
+def audit(path, action=None) -> list[tuple]:
+    with db.connect(path) as con:
+        return con.execute("SELECT username, action FROM audit_log WHERE ?::VARCHAR IS NULL OR action = ? "
+                           "ORDER BY audit_id", [action, action]).fetchall()
+
+
+def uploads(path) -> int:
+    with db.connect(path) as con:
+        return db.one(con, "SELECT count(*) FROM uploads")[0]
+
+
+def test_logged_out_sees_only_the_login_form(app_db):
+    at = app()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["目标督查分析"]
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+    assert not at.dataframe
+    with pytest.raises(ValueError):
+        at.switch_page("pages/browse.py")
+
+
+def test_login_form_wrong_then_right(app_db):
+    at = app()
+    at.text_input(key="auth_login_user").input("analyst")
+    at.text_input(key="auth_login_password").input("nope-nope")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["用户名或密码错误，或账户已停用"]
+    assert audit(app_db, "login_failed") == [("analyst", "login_failed")]
+    at.text_input(key="auth_login_user").input("analyst")
+    at.text_input(key="auth_login_password").input("analyst123")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert [t.value for t in at.title] == ["数据浏览"]
+    assert at.session_state["username"] == "analyst"
+    assert "当前用户：目标办分析员（演示）（分析员）" in [c.value for c in at.sidebar.caption]
+    assert "upload.py" in pages(at)
+
+
+def test_forced_viewer_session_has_no_upload_page(app_db):
+    at = as_user("leader", roles=["admin"])  # a forged role in the session counts for nothing
+    assert not at.exception
+    assert [t.value for t in at.title] == ["数据浏览"]
+    assert pages(at) == {"browse.py", "account.py"}
+    with pytest.raises(ValueError):
+        at.switch_page("pages/upload.py")
+
+
+def test_forced_viewer_calling_the_upload_action_is_refused(app_db):
+    """What the upload page does on its button — ingest with ``state.actor()`` — refuses for
+    the leader, even when the page is run directly, bypassing the navigation."""
+    def action(csv_text):
+        import streamlit as st
+
+        from analytics.errors import AnalyticsError
+        from analytics.ingest import ingest_bytes
+        from ui import state
+        try:
+            ingest_bytes(csv_text.encode(), "越权.csv", state.actor())
+        except AnalyticsError as e:
+            st.error(f"{type(e).__name__}: {e}")
+
+    before = uploads(app_db)
+    at = AppTest.from_function(action, args=(CSV,), default_timeout=60)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "leader"
+    at.session_state["roles"] = ["analyst"]
+    at.run()
+    assert [e.value for e in at.error] == ["PermissionDenied: leader（领导（只读））无权执行「upload」操作"]
+
+    page = AppTest.from_file("../pages/upload.py", default_timeout=60)
+    page.session_state["authentication_status"] = True
+    page.session_state["username"] = "leader"
+    page.run()
+    if page.file_uploader:  # the page's own button, if the page renders it for this session
+        page.file_uploader[0].upload("越权.csv", CSV.encode(), "text/csv").run()
+        buttons = [b for b in page.button if b.label == "校验并入库"]
+        if buttons:
+            buttons[0].click().run()
+    assert uploads(app_db) == before
+    assert not [a for a in audit(app_db) if a[0] == "leader" and a[1] != "login_failed"]
+
+
+def test_no_login_means_no_actor(app_db):
+    from ui import state  # noqa: F401 - the import alone must not invent a user
+
+    def action():
+        import streamlit as st
+
+        from ui import state
+        st.write(repr(state.actor()))
+
+    at = AppTest.from_function(action, default_timeout=60).run()
+    assert not at.exception and at.markdown[0].value == "None"
+    with pytest.raises(PermissionDenied):
+        ingest_bytes(CSV.encode(), "x.csv", None)
+
+
+def test_disabled_or_unknown_user_session_is_sent_to_login(app_db):
+    auth.set_disabled(auth.Actor("admin", "admin"), "analyst", True, app_db)
+    for who in ("analyst", "ghost"):
+        at = as_user(who)
+        assert not at.exception
+        assert [t.value for t in at.title] == ["目标督查分析"], who
+        assert [t.label for t in at.text_input] == ["用户名", "密码"]
+        assert at.session_state["authentication_status"] is None
+
+
+def test_role_change_applies_at_next_run(app_db):
+    at = as_user("leader")
+    assert "upload.py" not in pages(at)
+    auth.change_role(auth.Actor("admin", "admin"), "leader", "analyst", app_db)
+    at.run()
+    assert "upload.py" in pages(at)
+
+
+def test_analyst_can_upload_through_the_page(app_db):
+    at = as_user("analyst")
+    assert pages(at) == {"browse.py", "upload.py", "account.py"}
+    at.switch_page("pages/upload.py").run()
+    assert [t.value for t in at.title] == ["数据上传"]
+    before = uploads(app_db)
+    at.file_uploader[0].upload("分析员.csv", CSV.encode(), "text/csv").run()
+    next(b for b in at.button if b.label == "校验并入库").click().run()
+    assert not at.exception
+    assert uploads(app_db) == before + 1
+    assert audit(app_db)[-1] == ("analyst", "upload")
+
+
+def test_admin_pages(app_db):
+    at = as_user("admin")
+    assert pages(at) == {"browse.py", "upload.py", "users.py", "audit.py", "account.py"}
+    at.switch_page("pages/users.py").run()
+    assert not at.exception and [t.value for t in at.title] == ["用户管理"]
+    assert set(at.dataframe[0].value.username) == {"leader", "analyst", "admin"}
+    at.text_input(key="users_add_name").input("wang")
+    at.text_input(key="users_add_display").input("王科长")
+    at.selectbox(key="users_add_role").set_value("analyst")
+    at.text_input(key="users_add_password").input("wang-pass-1")
+    next(b for b in at.button if b.label == "新增").click().run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == ["已新增用户 wang"]
+    assert audit(app_db)[-1] == ("admin", "user_add")
+    assert auth.verify_login("wang", "wang-pass-1", app_db).role == "analyst"
+
+    at.switch_page("pages/audit.py").run()
+    assert not at.exception and [t.value for t in at.title] == ["审计日志"]
+    shown = at.dataframe[0].value
+    assert shown.iloc[0]["user"] == "admin" and shown.iloc[0]["action"] == "user_add"
+    assert at.get("download_button")
+
+
+def test_admin_pages_refuse_a_non_admin_run_directly(app_db):
+    for script in ("../pages/users.py", "../pages/audit.py"):
+        at = AppTest.from_file(script, default_timeout=60)
+        at.session_state["authentication_status"] = True
+        at.session_state["username"] = "analyst"
+        at.run()
+        assert at.error and not at.dataframe, script
+
+
+def test_change_own_password_page(app_db):
+    at = as_user("leader")
+    at.switch_page("pages/account.py").run()
+    assert [t.value for t in at.title] == ["我的账户"]
+    at.text_input(key="account_old").input("leader123")
+    at.text_input(key="account_new").input("leader-new-1")
+    at.text_input(key="account_again").input("leader-new-1")
+    next(b for b in at.button if b.label == "修改密码").click().run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == ["密码已修改，下次登录请使用新密码"]
+    assert audit(app_db)[-1] == ("leader", "password_change")
+    assert auth.verify_login("leader", "leader-new-1", app_db) is not None
+
+
+def test_logout(app_db):
+    at = as_user("leader")
+    at.sidebar.button(key="auth_logout").click().run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+    assert not at.session_state["authentication_status"]
+    at.run()
+    assert [t.value for t in at.title] == ["目标督查分析"]
+
+
+PAGES = sorted(p.name for p in (Path(__file__).resolve().parent.parent / "pages").glob("*.py"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_cold_server_page_request_still_needs_login(demo_db, tmp_path, monkeypatch, page):
+    """A fresh server runs pages/<file>.py directly (without app.py, so without the login
+    gate) when its first request names a page URL; every page guards itself."""
+    monkeypatch.setenv("TARGETS_SECRETS_DIR", str(tmp_path / "secrets"))
+    at = AppTest.from_file(f"../pages/{page}", default_timeout=60).run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == ["请先登录"]
+    assert not at.dataframe and not at.title and not at.file_uploader
