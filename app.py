@@ -8,10 +8,13 @@ import streamlit as st
 
 from analytics import db
 from analytics.roles import can
-from ui import auth, data, state
+from ui import auth, data, meeting, state
 from ui.text import APP_TITLE
 
-st.set_page_config(page_title=APP_TITLE, page_icon=":material/target:", layout="wide")
+in_meeting = meeting.active()
+st.set_page_config(page_title=APP_TITLE, page_icon=":material/target:", layout="wide",
+                   initial_sidebar_state="collapsed" if in_meeting else "expanded")
+st.html(meeting.BASE_CSS + (meeting.MEETING_CSS if in_meeting else ""))
 data.ensure_database(str(db.db_path()))
 
 actor = auth.login_gate()
@@ -19,13 +22,25 @@ if actor is None:  # the login form is showing; no page of the app is reachable
     st.navigation([st.Page(lambda: None, title="登录", url_path="login", default=True)], position="hidden")
     st.stop()
 
-pages = {"数据": [st.Page("pages/browse.py", title="数据浏览", icon=":material/table_view:", url_path="browse", default=True)]}
+# Groups 督查 and 分析 are read-only: they are what meeting mode steps through.
+pages = {
+    "督查": [st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", url_path="overview", default=True),
+           st.Page("pages/gap.py", title="进度差距", icon=":material/stacked_bar_chart:", url_path="gap"),
+           st.Page("pages/owners.py", title="责任落实", icon=":material/groups:", url_path="owners"),
+           st.Page("pages/warnings.py", title="早报告、早预警", icon=":material/notification_important:", url_path="warnings")],
+    "分析": [st.Page("pages/projection.py", title="年终预测", icon=":material/trending_up:", url_path="projection")],
+    "数据": [st.Page("pages/browse.py", title="数据浏览", icon=":material/table_view:", url_path="browse")],
+}
+pages["分析"].append(st.Page("pages/ranking.py", title="保二争一", icon=":material/emoji_events:", url_path="ranking"))
 if can(actor, "upload"):
     pages["数据"].append(st.Page("pages/upload.py", title="数据上传", icon=":material/upload_file:", url_path="upload"))
 if can(actor, "manage_users"):
     pages["管理"] = [st.Page("pages/users.py", title="用户管理", icon=":material/group:", url_path="users"),
                    st.Page("pages/audit.py", title="审计日志", icon=":material/history:", url_path="audit")]
 pages.setdefault("账户", []).append(st.Page("pages/account.py", title="我的账户", icon=":material/key:", url_path="account"))
-nav = st.navigation(pages)
+pages = {group: items for group, items in pages.items() if items}
+nav = st.navigation(pages, position="hidden" if in_meeting else "sidebar")
 state.sidebar_selectors()
+if in_meeting:
+    meeting.pager([p for group in ("督查", "分析") for p in pages.get(group, [])], nav)
 nav.run()

@@ -20,9 +20,14 @@ from . import audit as audit_mod
 from . import browse as browse_mod
 from . import db, seed
 from .errors import Actor, AnalyticsError
-from . import mappings
+from . import mappings, progress
+from . import scoring as scoring_mod
+from . import simulation as simulation_mod
 from .ingest import IngestOptions, ingest_path, withdraw_upload
 from .roles import CLI_ROLE
+
+
+GAP_HIDDEN = ("curve_end", "parent_id", "is_home")  # internal columns of progress.gap_table
 
 
 def _actor() -> Actor:
@@ -44,6 +49,15 @@ def _jsonable(value):
 def records(frame: pd.DataFrame) -> list[dict]:
     """DataFrame → JSON-ready rows (NaN → null, timestamps ISO)."""
     return [{k: _jsonable(v) for k, v in row.items()} for row in frame.astype(object).where(frame.notna(), None).to_dict("records")]
+
+
+def _jsonable_doc(doc):
+    """Nested dicts/lists with numpy scalars and NaN → JSON-ready values."""
+    if isinstance(doc, dict):
+        return {str(k): _jsonable_doc(v) for k, v in doc.items()}
+    if isinstance(doc, (list, tuple)):
+        return [_jsonable_doc(v) for v in doc]
+    return _jsonable(doc)
 
 
 def emit(doc, fmt: str) -> None:
@@ -83,6 +97,42 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("withdraw", help="撤回一次上传（其数值不再为当前值，之前的修订恢复；不删除任何数据）")
     p.add_argument("upload_id", type=int)
     p.add_argument("--reason", default="", help="撤回原因（记入审计日志）")
+    for name, help_text in (("gap", "进度差距：完成率、时间进度、差距、欠账、所需月均进度、状态"),
+                            ("owners", "责任落实：按分管领导/办事机构/单位汇总目标与欠进度"),
+                            ("warnings", "早报告、早预警：重点、难点目标的预警清单")):
+        p = sub.add_parser(name, help=help_text)
+        _period_args(p)
+        p.add_argument("--basis", choices=["linear", "seasonal", "plan"],
+                       help="时间进度口径（默认：各指标自身设定）")
+        if name == "owners":
+            p.add_argument("--by", choices=["owner_leader", "owner_office", "owner_staff", "unit"],
+                           default="owner_leader", help="汇总维度")
+    p = sub.add_parser("score", help="考核得分与排名（现状：累计值对比按时间折算的目标；--projected：预计年末）")
+    _period_args(p, unit=False)
+    p.add_argument("--level", choices=["city", "county"], default="city",
+                   help="city＝全市对县考核（同组排名）；county＝县内乡镇、县直部门（含整改承诺等后果）")
+    p.add_argument("--projected", action="store_true", help="按预计年末值计分")
+    p = sub.add_parser("simulate", help="保二争一：排名蒙特卡洛模拟（P(第一)、P(前二)、名次分布、杠杆）")
+    _period_args(p, unit=False)
+    p.add_argument("--draws", type=int, default=10000, help="模拟次数（默认 10000）")
+    p.add_argument("--seed", type=int, default=20261127, help="随机数种子（固定，保证可复现）")
+    p.add_argument("--scenario", help='情景 JSON，如 {"completion": {"I03": 100}, "honours": 1, '
+                   '"deductions_avoided": 0.5, "rho": 0.5}')
+    p = sub.add_parser("rules", help="计分规则文件")
+    rsub = p.add_subparsers(dest="rules_command", required=True)
+    rp = rsub.add_parser("check", help="校验规则文件（TOML）：未知方法、缺少分值、负数上限等")
+    rp.add_argument("file")
+    p = sub.add_parser("project", help="年终预测：预计年末值、80%区间、完成目标概率 p_meet（0-1）、所需月均进度")
+    _period_args(p)
+    p.add_argument("--method", choices=["share", "trend", "combo"], default="combo", help="预测方法（默认 combo）")
+    p = sub.add_parser("backtest", help="预测方法回测：按方法与月份的 MASE（对季节朴素法）与 80%区间覆盖率")
+    p.add_argument("--method", choices=["share", "trend", "combo"], action="append",
+                   help="只回测该方法（可重复；默认全部）")
+    p.add_argument("--months", default="3-11", help="回测月份，如 3-11 或 6,9（默认 3-11）")
+    p = sub.add_parser("check", help="数据质量检查：漏报、累计关系、冒报/虚报、瞒报、公布值核对、修订（预警清单）")
+    _period_args(p)
+    p.add_argument("--rule", help="只看该规则（规则编号，如 cum_decrease）")
+    p.add_argument("--format", choices=["json", "table"], default=argparse.SUPPRESS, help="输出格式")
     p = sub.add_parser("browse", help="数据浏览：当前数值及其来源")
     _period_args(p)
     p = sub.add_parser("audit", help="审计日志：谁在何时做了什么（最新在前）")
@@ -106,7 +156,7 @@ def run(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     path = db.db_path(args.db)
     try:
-        if args.command not in ("init", "ingest") and not path.exists():
+        if args.command not in ("init", "ingest", "rules") and not path.exists():
             raise AnalyticsError(f"数据库文件不存在：{path}（先运行 python -m analytics init --demo）")
         if args.command == "init":
             with db.connect(path) as con:
@@ -122,6 +172,66 @@ def run(argv: list[str] | None = None) -> int:
             return report.exit_code
         if args.command == "withdraw":
             emit(withdraw_upload(args.upload_id, _actor(), args.reason, path), args.format)
+            return 0
+        if args.command in ("gap", "owners", "warnings"):
+            _default_period(args, path)
+            unit = browse_mod.resolve("unit", args.unit, path)
+            indicator = browse_mod.resolve("indicator", args.indicator, path)
+            table = progress.gap_table(args.year, args.period, path, [unit] if unit else None,
+                                       [indicator] if indicator else None, args.basis)
+            if args.command == "owners":
+                table = progress.owners_view(table, args.by)
+            elif args.command == "warnings":
+                table = progress.warnings(table).drop(columns="rules")
+            emit(records(table.drop(columns=[c for c in GAP_HIDDEN if c in table])), args.format)
+            return 0
+        if args.command == "rules":
+            emit(scoring_mod.check_rules(args.file), args.format)
+            return 0
+        if args.command in ("score", "simulate"):
+            _default_period(args, path)
+            if args.command == "score":
+                scored = simulation_mod.standing(args.year, args.period, args.level, args.projected, path)
+                doc = {"year": args.year, "period": args.period, "level": args.level,
+                       "basis": "projected" if args.projected else "current",
+                       "units": records(scored.units), "scores": records(scored.detail)}
+                if args.level == "county":
+                    city = simulation_mod.standing(args.year, args.period, "city", args.projected, path)
+                    doc["consequences"] = records(scoring_mod.consequences(scored, city))
+                emit(doc, args.format)
+                return 0
+            try:
+                scenario = json.loads(args.scenario) if args.scenario else None
+                doc = simulation_mod.simulate(args.year, args.period, args.draws, args.seed, scenario, path=path)
+            except (ValueError, TypeError) as e:
+                raise AnalyticsError(f"情景无效：{e}") from None
+            emit(_jsonable_doc(doc), args.format)
+            return 0
+        if args.command in ("project", "backtest"):
+            from . import projection as projection_mod
+            if args.command == "project":
+                _default_period(args, path)
+                emit(records(projection_mod.project(args.year, args.period, path, args.method, args.unit,
+                                                    args.indicator)), args.format)
+                return 0
+            a, _, b = args.months.partition("-")
+            months = range(int(a), int(b) + 1) if b else [int(x) for x in args.months.split(",")]
+            emit(records(projection_mod.backtest(path, args.method or projection_mod.METHODS, months)), args.format)
+            return 0
+        if args.command == "check":
+            from . import quality as quality_mod
+            _default_period(args, path)
+            unit = browse_mod.resolve("unit", args.unit, path)
+            indicator = browse_mod.resolve("indicator", args.indicator, path)
+            flags = quality_mod.check(args.year, args.period, path)
+            keep = ((flags.unit_id == unit) if unit else True) & ((flags.indicator_id == indicator) if indicator else True)
+            flags = flags[keep & ((flags.rule == args.rule) if args.rule else True)] if (unit or indicator or args.rule) \
+                else flags
+            doc = quality_mod.records(flags)
+            if args.format == "table":
+                doc = [{k: r[k] for k in ("severity", "rule", "unit", "indicator", "period", "explanation", "verified")}
+                       for r in doc]
+            emit(doc, args.format)
             return 0
         if args.command == "browse":
             _default_period(args, path)

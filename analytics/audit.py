@@ -15,10 +15,9 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 
 from . import db
+from .exports import neutralise
 
 COLUMNS = ["at", "user", "action", "detail"]
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _bound(value: date | datetime | str | None, end: bool) -> datetime | None:
@@ -70,13 +69,6 @@ def records(frame: pd.DataFrame) -> list[dict]:
             parsed = detail
         out.append({"at": pd.Timestamp(at).isoformat(), "user": user, "action": action, "detail": parsed})
     return out
-
-
-def neutralise(value):
-    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def to_csv(frame: pd.DataFrame, headers: dict[str, str] | None = None) -> bytes:

@@ -87,6 +87,21 @@ MIGRATIONS: list[list[str]] = [
             created_at TIMESTAMP NOT NULL, created_by VARCHAR NOT NULL,
             password_changed_at TIMESTAMP NOT NULL)""",
     ],
+    [  # data-quality flags (analytics/quality.py): one run per check of a year, stored with the
+       # upload that triggered it (or on demand); 已核实 marks keyed by the stable flag key
+        """CREATE SEQUENCE quality_run_seq START 1""",
+        """CREATE TABLE quality_runs(
+            run_id INTEGER PRIMARY KEY, year INTEGER NOT NULL, upload_id INTEGER, checked_at TIMESTAMP NOT NULL,
+            checked_by VARCHAR NOT NULL, flags INTEGER NOT NULL, settings VARCHAR)""",
+        """CREATE TABLE quality_flags(
+            run_id INTEGER NOT NULL, flag_key VARCHAR NOT NULL, rule VARCHAR NOT NULL, severity VARCHAR NOT NULL,
+            year INTEGER NOT NULL, period INTEGER, unit_id VARCHAR, indicator_id VARCHAR, measure VARCHAR,
+            value DOUBLE, numbers VARCHAR, explanation VARCHAR NOT NULL, file_name VARCHAR, source_row INTEGER,
+            source_upload_id INTEGER, revision INTEGER)""",
+        """CREATE TABLE flag_reviews(
+            flag_key VARCHAR NOT NULL, status VARCHAR NOT NULL, comment VARCHAR NOT NULL, username VARCHAR NOT NULL,
+            reviewed_at TIMESTAMP NOT NULL)""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -17,7 +17,7 @@ from typing import Callable
 import duckdb
 import pandas as pd
 
-from . import bulk, db, mappings, validate
+from . import bulk, db, mappings, quality, validate
 from .errors import Actor, AnalyticsError, DatabaseLocked, DuplicateUpload, IngestError, PermissionDenied, Problem
 from .layouts import RECORD_COLUMNS, TOTAL_NAMES, Shape, analyse, apply_mapping, ledger, records
 from .parse import clean_text, conversion_factor, infer_kind, infer_level, parse_measure, parse_number
@@ -525,6 +525,7 @@ def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | 
                               else f"{storable:,} 行入库，{report.rows_rejected:,} 行被拒绝（只存合格行）")
             step("写入数据库（单一事务）", 0.8)
             _store(con, report, actor, checked is not None, refs, new_refs)
+            quality.after_upload(con, report, actor)  # data-quality flags stored with the upload; never raises
             step("完成", 1.0)
             return report
     except DuplicateUpload as e:

@@ -222,7 +222,8 @@ def test_three_routes_agree_on_demo(demo_db):
     at = _app().run()
     _login(at)
     at.session_state["year"], at.session_state["period"], at.session_state["unit"] = 2026, 9, "C01"
-    at.run()
+    at.run()  # logged in now: the navigation registers the pages
+    at.switch_page("pages/browse.py").run()
     assert not at.exception, at.exception
     page = at.dataframe[0].value
 

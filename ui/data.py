@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import browse as browse_mod
-from analytics import db, ingest, readers, seed
+from analytics import db, ingest, progress, readers, seed
 from analytics.ingest import IngestOptions
 
 
@@ -73,3 +73,143 @@ def _upload_report(path: str, data_version: str, upload_id: int) -> dict | None:
 def upload_report(upload_id: int) -> dict | None:
     path = str(db.db_path())
     return _upload_report(path, version(path), upload_id)
+
+
+# ---------------------------------------------------------------- gap analysis (progress)
+
+@st.cache_data(show_spinner="正在计算进度差距…", max_entries=32)
+def _gap(path: str, data_version: str, year: int, period: int, basis: str | None) -> pd.DataFrame:
+    return progress.gap_table(year, period, path, basis=basis)
+
+
+def gap(year: int, period: int, basis: str | None = None) -> pd.DataFrame:
+    """Every (unit, indicator) row of progress.gap_table, cached by data version."""
+    path = str(db.db_path())
+    return _gap(path, version(path), year, period, basis)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _gap_history(path: str, data_version: str, year: int, period: int, unit_id: str, indicator_id: str,
+                 basis: str | None) -> pd.DataFrame:
+    return progress.gap_history(year, period, unit_id, indicator_id, path, basis)
+
+
+def gap_history(year: int, period: int, unit_id: str, indicator_id: str, basis: str | None = None) -> pd.DataFrame:
+    path = str(db.db_path())
+    return _gap_history(path, version(path), year, period, unit_id, indicator_id, basis)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _series(path: str, data_version: str, unit_id: str, indicator_id: str, year: int) -> pd.DataFrame:
+    return progress.series_history(unit_id, indicator_id, year, path)
+
+
+def series(unit_id: str, indicator_id: str, year: int) -> pd.DataFrame:
+    path = str(db.db_path())
+    return _series(path, version(path), unit_id, indicator_id, year)
+
+
+# ---------------------------------------------------------------- 保二争一 (scoring, simulation)
+
+@st.cache_data(show_spinner="正在计分…", max_entries=16)
+def _standing(path: str, data_version: str, year: int, period: int, level: str, projected: bool):
+    from analytics import simulation
+    return simulation.standing(year, period, level, projected, path)
+
+
+def standing(year: int, period: int, level: str = "city", projected: bool = False):
+    """scoring.Scored (units + detail with arithmetic), cached by data version."""
+    path = str(db.db_path())
+    return _standing(path, version(path), year, period, level, projected)
+
+
+@st.cache_resource(show_spinner="正在生成模拟抽样…", max_entries=6)
+def _simulation(path: str, data_version: str, year: int, period: int, rho: float, draws: int, seed: int):
+    from analytics import scoring, simulation
+    inp = simulation.sim_input(scoring.load_table(year, period, "city", "projected", path=path), path)
+    sim = simulation.Simulation(inp, draws, seed, rho)
+    sim.base()
+    return sim
+
+
+def simulation_run(year: int, period: int, rho: float, draws: int = 10_000, seed: int = 20261127):
+    """The Simulation (its draws kept: scenarios reuse them — common random numbers), cached
+    by data version, ρ, draws and seed."""
+    path = str(db.db_path())
+    return _simulation(path, version(path), year, period, round(float(rho), 2), draws, seed)
+
+
+@st.cache_data(show_spinner="正在计算杠杆…", max_entries=16)
+def _leverage(path: str, data_version: str, year: int, period: int, rho: float, draws: int, seed: int) -> dict:
+    sim = _simulation(path, data_version, year, period, rho, draws, seed)
+    lev = sim.leverage()
+    return {"leverage": lev, "what_it_takes": sim.what_it_takes(lev=lev)}
+
+
+def leverage(year: int, period: int, rho: float, draws: int = 10_000, seed: int = 20261127) -> dict:
+    path = str(db.db_path())
+    return _leverage(path, version(path), year, period, round(float(rho), 2), draws, seed)
+
+
+@st.cache_data(show_spinner="正在模拟乡镇、部门风险…", max_entries=8)
+def _county_risk(path: str, data_version: str, year: int, period: int) -> pd.DataFrame:
+    from analytics import scoring, simulation
+    return simulation.county_risk(scoring.load_table(year, period, "county", "projected", path=path), path=path)
+
+
+def county_risk(year: int, period: int) -> pd.DataFrame:
+    path = str(db.db_path())
+    return _county_risk(path, version(path), year, period)
+
+
+# Year-end projection (analytics/projection.py): the panel is read once per data version; the
+# projection, its scenarios and the backtest are computed from it.
+@st.cache_data(show_spinner="正在读取预测所需的历史数据…", max_entries=4)
+def _projection_panel(path: str, data_version: str):
+    from analytics import projection
+    return projection.load_panel(path)
+
+
+@st.cache_data(show_spinner="正在预测年末值…", max_entries=64)
+def _projection(path: str, data_version: str, year: int, period: int, method: str, scenario) -> pd.DataFrame:
+    from analytics import projection
+    return projection.project(year, period, method=method, scenario=scenario,
+                              panel=_projection_panel(path, data_version))
+
+
+def projection(year: int, period: int, method: str = "combo", scenario=None) -> pd.DataFrame:
+    """projection.project for every series; ``scenario`` a projection.Scenario or a tuple of
+    ((unit_id, indicator_id), Scenario) pairs (hashable for the cache)."""
+    path = str(db.db_path())
+    sc = dict(scenario) if isinstance(scenario, tuple) else scenario
+    if isinstance(sc, dict):
+        return _projection_uncached(path, year, period, method, sc)
+    return _projection(path, version(path), year, period, method, sc)
+
+
+def _projection_uncached(path, year, period, method, scenario) -> pd.DataFrame:
+    from analytics import projection
+    return projection.project(year, period, method=method, scenario=scenario,
+                              panel=_projection_panel(path, version(path)))
+
+
+@st.cache_data(show_spinner="正在回测预测方法…", max_entries=4)
+def _projection_backtest(path: str, data_version: str) -> pd.DataFrame:
+    from analytics import projection
+    return projection.backtest(panel=_projection_panel(path, data_version))
+
+
+def projection_backtest() -> pd.DataFrame:
+    path = str(db.db_path())
+    return _projection_backtest(path, version(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _projection_history(path: str, data_version: str, unit_id: str, indicator_id: str, measure: str) -> pd.DataFrame:
+    from analytics import projection
+    return projection.history(unit_id, indicator_id, measure, panel=_projection_panel(path, data_version))
+
+
+def projection_history(unit_id: str, indicator_id: str, measure: str) -> pd.DataFrame:
+    path = str(db.db_path())
+    return _projection_history(path, version(path), unit_id, indicator_id, measure)

@@ -67,3 +67,19 @@ def sidebar_selectors() -> None:
 def selection() -> tuple[int | None, int | None, str | None]:
     ss = st.session_state
     return ss.get("year"), ss.get("period"), ss.get("unit")
+
+
+def home_unit() -> tuple[str | None, str]:
+    """Our own county (is_home) as (unit_id, name)."""
+    units = data.catalog()["units"]
+    home = units[units.is_home.astype(bool)]
+    return (str(home.unit_id.iloc[0]), str(home.name.iloc[0])) if len(home) else (None, "")
+
+
+def scope() -> tuple[str | None, str]:
+    """The unit the overview speaks about: the sidebar's choice, else our own county."""
+    units = data.catalog()["units"]
+    chosen = st.session_state.get("unit")
+    if chosen is not None and chosen in set(units.unit_id):
+        return chosen, str(units.loc[units.unit_id == chosen, "name"].iloc[0])
+    return home_unit()

@@ -54,3 +54,93 @@ AUDIT_ACTIONS = {
     "user_reset_password": "重置密码", "user_change_role": "更改角色", "password_change": "修改本人密码",
     "login_failed": "登录失败", "save_mapping": "保存列映射",
 }
+
+# Gap analysis (analytics/progress.py): status words and colours — colour always beside the word
+STATUS_COLORS = {"done": "#1b5e20", "ahead": "#2e7d32", "on_track": "#66bb6a", "behind": "#ef8f00",
+                 "far_behind": "#c62828", "missing": "#9e9e9e", "excluded": "#cfd8dc"}
+STATUS_TEXT_COLORS = {"done": "#ffffff", "ahead": "#ffffff", "on_track": "#0b3d0b", "behind": "#1a1a1a",
+                      "far_behind": "#ffffff", "missing": "#1a1a1a", "excluded": "#37474f"}
+GAP_LABELS = {
+    "unit": "单位", "indicator": "指标", "category": "类别", "unit_of_measure": "计量单位", "target": "全年目标",
+    "ytd": "1-N月累计/实际", "completion": "完成率", "time_progress": "时间进度", "gap_pp": "差距（百分点）",
+    "arrears": "欠账", "required_pace": "剩余月均需完成", "avg_pace": "已完成月均", "acceleration": "需加速倍数",
+    "status": "状态", "gap_change": "差距较上期", "basis": "时间进度口径", "conditions": "未达条件",
+    "rank": "位次", "rank_of": "参评数", "yoy_pct": "同比%", "owner_leader": "分管领导", "owner_staff": "经办人员",
+    "owner_office": "办事机构", "note": "说明", "growth": "增速%", "growth_target": "增速目标%", "reason": "预警原因",
+}
+GAP_HELP = {
+    "completion": "完成率 = 1-N月累计 ÷ 全年目标（累计类）",
+    "time_progress": "时间进度：线性 = 月份÷12；季节性 = 往年同期累计占全年比重的平均；计划曲线 = 规定的进度要求",
+    "gap_pp": "差距 = 完成率 − 时间进度（百分点）；速度类 = 实际 − 目标；上限类取反。按显示值（两位小数）判定状态",
+    "arrears": "欠账 = 全年目标 × 时间进度 − 1-N月累计（不足为 0）",
+    "required_pace": "剩余月均需完成 = （全年目标 × 年末进度要求 − 1-N月累计）÷ 剩余月数",
+    "acceleration": "需加速倍数 = 剩余月均需完成 ÷ 已完成月均",
+    "status": "未报送 → 已完成 → 超进度（差距≥+5）/ 达进度（0～+5）/ 欠进度（−10～0）/ 严重滞后（≤−10）；速度类 ±1 个百分点",
+}
+OWNER_LABELS = {"owner": "责任人/单位", "targets": "目标数", "on_track": "达进度及以上", "behind": "欠进度（含严重滞后）",
+                "far_behind": "严重滞后", "missing": "未报送", "worst_gap_pp": "最大差距（百分点）",
+                "behind_share": "欠进度占比%"}
+OWNER_DIMENSIONS = {"owner_leader": "按分管领导", "owner_office": "按办事机构", "unit": "按乡镇/部门", "owner_staff": "按经办人员"}
+
+# 保二争一 (pages/ranking.py; analytics/scoring.py, analytics/simulation.py)
+RANKING = {
+    "title": "保二争一",
+    "intro": "全市对县考核在同组内排名（竞争排名 1,2,2,4）。概率来自对各县年末完成率的 {draws:,} 次蒙特卡洛模拟"
+             "（固定随机种子、共同随机数：调整情景时差异不是随机噪声）。",
+    "p_top2": "P(前二)", "p_first": "P(第一)", "expected_rank": "期望名次", "expected_score": "期望得分",
+    "rank_chart": "名次概率分布（本县与同组各县）", "rank_caption": "纵轴：获得该名次的概率（%）；横轴：名次。每组柱合计 100%。",
+    "leverage": "杠杆：哪些指标最能提高名次", "leverage_chart": "完成率 +1 个百分点带来的 P(前二)/P(第一) 变化（百分点）",
+    "leverage_caption": "用同一组随机数重新计分，只改变本县该指标；数值为概率变化（百分点）。",
+    "what": "要达到 P(前二) > 90%，需要做什么", "scenario": "情景设置",
+    "scenario_help": "拖动滑块改变本县预计年末完成率（%）；荣誉与免于扣分直接改变总分。结果即时更新。",
+    "rho": "全市共同冲击相关系数 ρ", "rho_help": "同一类指标各县同涨同跌的程度：0＝各县独立，1＝完全一致；默认 0.5",
+    "honours": "新增荣誉加分（分）", "avoided": "避免的扣分（分）",
+    "current": "现状排名（1-N月累计 对比 按时间折算的目标）", "projected": "预计年末排名（按年末预测值计分）",
+    "risk": "乡镇、县直部门风险清单", "risk_caption": "整改承诺：年终得分 < 85 且末位（并列末位均视为末位）；"
+            "×10 转扣：市扣县的分按 10 倍扣责任部门；停职反省：本县在全市该指标末位时的牵头部门。"
+            "P(整改承诺) 来自对乡镇、部门年末得分的模拟。",
+    "reset": "恢复预测值",
+}
+RANKING_LABELS = {"unit": "单位", "p_first": "P(第一)", "p_top2": "P(前二)", "expected_rank": "期望名次",
+                  "expected_score": "期望得分", "score_p10": "得分 P10", "score_p90": "得分 P90",
+                  "indicator": "指标", "method": "计分方法", "points": "分值", "projected_completion": "预计完成率%",
+                  "d_top2_1pp": "ΔP(前二) +1pp", "d_first_1pp": "ΔP(第一) +1pp", "to_100_pp": "距100%（百分点）",
+                  "d_top2_to100": "ΔP(前二) 达100%", "d_first_to100": "ΔP(第一) 达100%",
+                  "name": "单位", "total": "总分", "rank": "名次", "total_text": "计算过程", "consequence": "后果",
+                  "reason": "依据", "group": "组别", "p_rectify": "P(整改承诺)", "p_last": "P(末位)",
+                  "missing_targets": "缺目标（未计分）"}
+
+# Year-end projection (analytics/projection.py, pages/projection.py)
+PROJECTION_METHODS = {"combo": "组合（份额法与趋势法平均）", "share": "份额法", "trend": "趋势法", "scenario": "情景"}
+PROJECTION_LABELS = {
+    "unit": "单位", "indicator": "指标", "unit_of_measure": "计量单位", "target": "全年目标", "ytd": "1-N月累计/实际",
+    "period": "截至月份", "projected": "预计年末", "low": "区间下限(80%)", "high": "区间上限(80%)",
+    "p_meet": "完成目标概率", "projected_completion": "预计完成率", "completion": "当前完成率",
+    "required_pace": "剩余月均需完成", "current_pace": "已完成月均", "basis": "推算依据", "history_note": "说明",
+    "method": "方法", "category": "类别", "owner_leader": "分管领导", "measure": "口径",
+}
+PROJECTION_HELP = {
+    "projected": "份额法：年末 = 1-N月累计 ÷ 往年同期累计占全年比重的平均（本单位历史，不足两年用同组、再不足用全市）；"
+                 "趋势法：对按季节调整后的月度增量做阻尼趋势指数平滑；组合 = 两者平均。速度、比率类按累计增速/水平的走势推算，不按累计相加",
+    "p_meet": "按各方法在往年同月的回测误差分布计算的年末达到目标的概率；上限类（越低越好）为不超过目标的概率",
+    "band": "80% 区间：往年同月回测误差的 10%～90% 分位（正态近似），月份越晚越窄",
+    "required_pace": "剩余月均需完成 = （全年目标 × 年末进度要求 − 1-N月累计）÷ 剩余月数",
+}
+PROJECTION_TEXT = {
+    "title": "年终预测",
+    "p_sentence": "按当前趋势，完成全年目标的概率约 {p}%",
+    "p_sentence_ceiling": "按当前趋势，年末不超过控制目标的概率约 {p}%",
+    "no_target": "该项没有全年目标，只给出预计年末值",
+    "scenario_header": "情景推演",
+    "scenario_help": "假设剩余月份的进度，立即重算预计年末值（只影响本页显示，不保存）",
+    "scenario_modes": {"growth_pct": "剩余月份同比增长 x%", "pace": "剩余月份每月完成 y", "level": "年末达到（速度/比率类）"},
+    "scenario_scope": {"one": "仅所选指标", "all": "全部指标"},
+    "methodology": "方法说明与回测",
+    "chart_caption": "实线为今年累计（或累计增速/水平），虚线为按{method}推算至12月，阴影为80%区间；红色虚线为全年目标（含年末进度要求），浅灰线为往年同期走势。",
+    "table_caption": "共 {n} 项目标 · 按完成目标概率从低到高排列（最需关注的在前）· 概率与区间来自往年同月的回测误差",
+}
+BACKTEST_LABELS = {"family": "序列类别", "method": "方法", "month": "截至月份", "n": "样本（单位×年）",
+                   "mase": "MASE（对季节朴素法）", "mae": "平均绝对误差", "naive_mae": "朴素法平均绝对误差",
+                   "n_interval": "区间样本", "coverage": "80%区间覆盖率", "width": "区间平均宽度"}
+BACKTEST_FAMILIES = {"cumulative": "累计金额类（% 目标）", "count": "小额计数类（个/人，% 目标）",
+                     "growth": "累计增速（百分点）", "level": "水平/比率类（% 目标）", "all": "全部"}

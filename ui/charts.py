@@ -1,0 +1,85 @@
+"""Plotly figures for the gap pages: every figure has a title with units; colours follow the
+status (always with the word beside them, never colour alone)."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ui.text import STATUS_COLORS, period_label
+
+FONT = dict(family="Noto Sans CJK SC, Microsoft YaHei, sans-serif", size=15)
+
+
+def _layout(fig: go.Figure, title: str, height: int, **kw) -> go.Figure:
+    fig.update_layout(title=dict(text=title, font=dict(size=20)), height=height, font=FONT,
+                      margin=dict(l=10, r=30, t=60, b=40), plot_bgcolor="white", **kw)
+    return fig
+
+
+def gap_bars(table: pd.DataFrame, title: str) -> go.Figure:
+    """Completion % per indicator as bars coloured by status, the time-progress line as a
+    black tick on each bar (the "time account" against the "task account")."""
+    t = table.dropna(subset=["completion"]).sort_values("gap_pp")  # worst at the top
+    labels = t.indicator + "｜" + t.unit if t.unit.nunique() > 1 else t.indicator
+    fig = go.Figure()
+    fig.add_bar(y=labels, x=t.completion, orientation="h",
+                marker_color=[STATUS_COLORS[c] for c in t.status_code],
+                text=[f"{c:,.1f}%  {s}" for c, s in zip(t.completion, t.status)], textposition="outside",
+                hovertemplate="%{y}<br>完成率 %{x:.2f}%<extra></extra>", name="完成率")
+    fig.add_scatter(y=labels, x=t.time_progress, mode="markers", name="时间进度",
+                    marker=dict(symbol="line-ns", size=22, line=dict(width=4, color="#111")),
+                    hovertemplate="时间进度 %{x:.2f}%<extra></extra>")
+    xmax = max(110.0, float(t.completion.max() if len(t) else 100) * 1.15)
+    fig.update_xaxes(title="完成率 / 时间进度（%）", range=[0, xmax], gridcolor="#e5e5e5", ticksuffix="%")
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, title, height=max(320, 34 * len(t) + 120), showlegend=True,
+                   legend=dict(orientation="h", y=-0.08 if len(t) > 8 else -0.2))
+
+
+def detail_lines(series: pd.DataFrame, measure: str, year: int, target: float | None, unit_of_measure: str,
+                 time_line: pd.DataFrame, title: str) -> go.Figure:
+    """The cumulative line this year (bold) against previous years (faint), the annual target
+    and the time line (target × time progress)."""
+    s = series[series.measure == measure]
+    fig = go.Figure()
+    for y, grp in s.groupby("year"):
+        this = y == year
+        fig.add_scatter(x=grp.period, y=grp.value, mode="lines+markers" if this else "lines", name=f"{y}年",
+                        line=dict(width=4 if this else 1.5, color="#b71c1c" if this else None),
+                        opacity=1 if this else 0.45)
+    if target is not None and pd.notna(target):
+        fig.add_hline(y=target, line_dash="dash", line_color="#1a237e",
+                      annotation_text=f"全年目标 {target:,.2f}{unit_of_measure}", annotation_position="top left")
+    if not time_line.empty and target is not None and measure == "ytd":
+        fig.add_scatter(x=time_line.period, y=time_line.time_progress / 100 * target, mode="lines", name="序时进度线",
+                        line=dict(dash="dot", color="#555", width=2))
+    fig.update_xaxes(title="月份（1-N月累计）", tickvals=list(range(1, 13)),
+                     ticktext=[period_label(m) for m in range(1, 13)], range=[1.5, 12.5])
+    fig.update_yaxes(title=f"累计值（{unit_of_measure}）" if measure == "ytd" else f"数值（{unit_of_measure}）",
+                     gridcolor="#e5e5e5", tickformat=",")
+    return _layout(fig, title, height=420, legend=dict(orientation="h", y=-0.25))
+
+
+def increments(series: pd.DataFrame, year: int, unit_of_measure: str, title: str) -> go.Figure:
+    """Monthly increments (当月 = this month's ytd − last reported ytd) this year vs last year."""
+    s = series[(series.measure == "ytd") & series.year.isin([year, year - 1])].sort_values(["year", "period"])
+    s = s.assign(inc=s.groupby("year").value.diff().fillna(s.value))
+    fig = go.Figure()
+    for y, grp in s.groupby("year"):
+        fig.add_bar(x=grp.period, y=grp.inc, name=f"{y}年", marker_color="#b71c1c" if y == year else "#bdbdbd")
+    fig.update_xaxes(title="月份", tickvals=list(range(2, 13)), ticktext=[f"{m}月" for m in range(2, 13)])
+    fig.update_yaxes(title=f"当月新增（{unit_of_measure}）", gridcolor="#e5e5e5", tickformat=",")
+    return _layout(fig, title, height=340, barmode="group", legend=dict(orientation="h", y=-0.3))
+
+
+def gap_trend(history: pd.DataFrame, title: str) -> go.Figure:
+    """How the gap (percentage points) moved over the reported periods — 督办 tracking."""
+    fig = go.Figure()
+    fig.add_scatter(x=history.period, y=history.gap_pp, mode="lines+markers+text", name="差距",
+                    text=[f"{g:+.2f}" for g in history.gap_pp], textposition="top center",
+                    marker=dict(size=12, color=[STATUS_COLORS[c] for c in history.status_code]),
+                    line=dict(color="#444"))
+    fig.add_hline(y=0, line_color="#111", line_width=1)
+    fig.update_xaxes(title="期间", tickvals=list(history.period), ticktext=[period_label(p) for p in history.period])
+    fig.update_yaxes(title="差距（百分点）", gridcolor="#e5e5e5", zeroline=False)
+    return _layout(fig, title, height=340, showlegend=False)

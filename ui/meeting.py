@@ -1,0 +1,55 @@
+"""Meeting mode (``?mode=meeting``) for the projector: no sidebar, toolbar or editing, large
+type, and PageUp/PageDown (what presenter clickers send) or big buttons step through the
+read-only pages. The mode survives reloads and page switches (kept in the URL)."""
+from __future__ import annotations
+
+import streamlit as st
+
+BASE_CSS = """<style>
+[data-testid="stMainBlockContainer"] {padding-top: 2.2rem;}
+.timeline {font-size: 1.35rem; margin: -0.4rem 0 0.8rem 0;}
+.status-card {background: #f7f8fa; border-radius: 6px; padding: 0.5rem 0.9rem; margin-bottom: 0.6rem;}
+.status-word {font-size: 1.15rem; font-weight: 600;}
+.status-count {font-size: 2.6rem; font-weight: 700; line-height: 1.1; display: inline-block;}
+.status-unit {display: inline-block; margin-left: 0.3rem; font-size: 1.1rem;}
+</style>"""
+
+MEETING_CSS = """<style>
+header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stSidebar"],
+[data-testid="stSidebarCollapsedControl"], [data-testid="stDecoration"] {display: none !important;}
+[data-testid="stMainBlockContainer"] {padding-top: 1rem !important; max-width: 100% !important;}
+html {font-size: 20px;}
+h1 {font-size: 2.3rem !important;}
+.timeline {font-size: 1.6rem;}
+.status-count {font-size: 3.2rem;}
+.status-word {font-size: 1.4rem;}
+[data-testid="stMetricValue"] {font-size: 3rem !important;}
+[data-testid="stMetricLabel"] p {font-size: 1.4rem !important;}
+.st-key-meetnav button {font-size: 1.3rem; min-height: 3rem;}
+table.meeting-table {width: 100%; border-collapse: collapse; font-size: 1.15rem;}
+table.meeting-table th {background: #f4f6f8; text-align: left; padding: 0.35rem 0.6rem; border-bottom: 2px solid #ccc;}
+table.meeting-table td {padding: 0.35rem 0.6rem; border-bottom: 1px solid #e5e5e5;}
+</style>"""
+
+
+def active() -> bool:
+    """On when the URL says ?mode=meeting (remembered for the session)."""
+    if st.query_params.get("mode") == "meeting":
+        st.session_state["meeting"] = True
+    elif "mode" in st.query_params:
+        st.session_state["meeting"] = False
+    return bool(st.session_state.get("meeting"))
+
+
+def pager(show: list, current) -> None:
+    """Previous/next buttons (PageUp/PageDown) through ``show``, keeping the mode in the URL,
+    plus a way back to the normal view."""
+    i = next((k for k, p in enumerate(show) if p.url_path == current.url_path), 0)
+    with st.container(key="meetnav", horizontal=True, horizontal_alignment="right"):
+        if st.button(f"◀ 上一页：{show[i - 1].title}", key="meet_prev", shortcut="PageUp"):
+            st.switch_page(show[i - 1], query_params={"mode": "meeting"})
+        if st.button(f"下一页：{show[(i + 1) % len(show)].title} ▶", key="meet_next", shortcut="PageDown"):
+            st.switch_page(show[(i + 1) % len(show)], query_params={"mode": "meeting"})
+        if st.button("退出会议模式", key="meet_exit"):
+            st.session_state["meeting"] = False
+            st.switch_page(current, query_params={"mode": "normal"})

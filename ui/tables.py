@@ -1,0 +1,52 @@
+"""Shared table rendering for the gap pages: status cells coloured *and* worded, numbers
+with thousands separators, units in the headers."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ui.text import GAP_HELP, GAP_LABELS, STATUS_COLORS, STATUS_TEXT_COLORS
+
+
+_FORMATS = {**{c: "{:.2f}%" for c in ("completion", "time_progress", "yoy_pct", "growth", "growth_target")},
+            **{c: "{:+.2f}" for c in ("gap_pp", "gap_change")},
+            **{c: "{:,.2f}" for c in ("target", "ytd", "arrears", "required_pace", "avg_pace")},
+            "acceleration": "{:.2f} 倍"}
+
+
+def _status_css(code: str) -> str:
+    return f"background-color: {STATUS_COLORS.get(code, '#fff')}; color: {STATUS_TEXT_COLORS.get(code, '#000')}; font-weight: 600"
+
+
+def gap_frame(rows: pd.DataFrame, columns: list[str], key: str | None = None, height: int | str = "auto",
+              select: bool = False):
+    """st.dataframe of progress rows: the status column coloured by its code (the word stays)."""
+    view = rows[columns].copy()
+    codes = rows["status_code"].to_numpy()
+    styler = view.style.apply(lambda col: [_status_css(c) for c in codes] if col.name == "status" else [""] * len(col),
+                              axis=0)
+    config = {c: st.column_config.Column(GAP_LABELS.get(c, c), help=GAP_HELP.get(c)) for c in columns}
+    for c in ("completion", "time_progress", "yoy_pct", "growth", "growth_target"):
+        if c in columns:
+            config[c] = st.column_config.NumberColumn(GAP_LABELS[c], format="%.2f%%", help=GAP_HELP.get(c))
+    for c in ("gap_pp", "gap_change"):
+        if c in columns:
+            config[c] = st.column_config.NumberColumn(GAP_LABELS[c], format="%+.2f", help=GAP_HELP.get(c))
+    for c in ("target", "ytd", "arrears", "required_pace", "avg_pace"):
+        if c in columns:
+            config[c] = st.column_config.NumberColumn(GAP_LABELS[c], format="%,.2f", help=GAP_HELP.get(c))
+    if "acceleration" in columns:
+        config["acceleration"] = st.column_config.NumberColumn(GAP_LABELS["acceleration"], format="%.2f 倍",
+                                                                help=GAP_HELP["acceleration"])
+    if not select and st.session_state.get("meeting") and len(view) <= 15:
+        # on the projector: an HTML table grows with the meeting-mode type size (the grid does not)
+        labels = {c: config[c]["label"] if isinstance(config[c], dict) else GAP_LABELS.get(c, c) for c in columns}
+        formats = {c: _FORMATS[c] for c in columns if c in _FORMATS}
+        html = (styler.format(formats, na_rep="—").hide(axis="index")
+                .relabel_index([labels[c] for c in columns], axis="columns")
+                .set_table_attributes('class="meeting-table"').to_html())
+        st.html(html)
+        return None
+    kwargs = dict(on_select="rerun", selection_mode="single-row") if select else {}
+    return st.dataframe(styler, hide_index=True, width="stretch", height=height, column_config=config,
+                        placeholder="—", key=key, **kwargs)
