@@ -29,11 +29,22 @@ pages = {
            st.Page("pages/owners.py", title="责任落实", icon=":material/groups:", url_path="owners"),
            st.Page("pages/warnings.py", title="早报告、早预警", icon=":material/notification_important:", url_path="warnings")],
     "分析": [st.Page("pages/projection.py", title="年终预测", icon=":material/trending_up:", url_path="projection")],
-    "数据": [st.Page("pages/browse.py", title="数据浏览", icon=":material/table_view:", url_path="browse")],
+    "数据": [st.Page("pages/browse.py", title="数据浏览", icon=":material/table_view:", url_path="browse"),
+           st.Page("pages/quality.py", title="数据质量", icon=":material/fact_check:", url_path="quality")],
 }
 pages["分析"].append(st.Page("pages/ranking.py", title="保二争一", icon=":material/emoji_events:", url_path="ranking"))
 if can(actor, "upload"):
     pages["数据"].append(st.Page("pages/upload.py", title="数据上传", icon=":material/upload_file:", url_path="upload"))
+    pages["数据"].append(st.Page("pages/bulletin.py", title="通报导出", icon=":material/description:", url_path="bulletin"))
+# 管理数据: the year's library, targets, adjustments (analysts); rules and period locks (admins)
+if can(actor, "edit_data"):
+    pages["管理数据"] = [
+        st.Page("pages/library.py", title="指标库与目标", icon=":material/library_books:", url_path="library"),
+        st.Page("pages/adjustments.py", title="加减分事项", icon=":material/exposure:", url_path="adjustments")]
+if can(actor, "edit_rules"):
+    pages["管理数据"].append(st.Page("pages/rules.py", title="考核规则", icon=":material/rule:", url_path="rules"))
+if can(actor, "lock_period"):
+    pages["管理数据"].append(st.Page("pages/periods.py", title="报告期锁定", icon=":material/lock:", url_path="periods"))
 if can(actor, "manage_users"):
     pages["管理"] = [st.Page("pages/users.py", title="用户管理", icon=":material/group:", url_path="users"),
                    st.Page("pages/audit.py", title="审计日志", icon=":material/history:", url_path="audit")]

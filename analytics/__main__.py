@@ -122,10 +122,10 @@ def parser() -> argparse.ArgumentParser:
     rsub = p.add_subparsers(dest="rules_command", required=True)
     rp = rsub.add_parser("check", help="校验规则文件（TOML）：未知方法、缺少分值、负数上限等")
     rp.add_argument("file")
-    p = sub.add_parser("project", help="年终预测：预计年末值、80%区间、完成目标概率 p_meet（0-1）、所需月均进度")
+    p = sub.add_parser("project", help="年终预测：预计年末值、80%%区间、完成目标概率 p_meet（0-1）、所需月均进度")
     _period_args(p)
     p.add_argument("--method", choices=["share", "trend", "combo"], default="combo", help="预测方法（默认 combo）")
-    p = sub.add_parser("backtest", help="预测方法回测：按方法与月份的 MASE（对季节朴素法）与 80%区间覆盖率")
+    p = sub.add_parser("backtest", help="预测方法回测：按方法与月份的 MASE（对季节朴素法）与 80%%区间覆盖率")
     p.add_argument("--method", choices=["share", "trend", "combo"], action="append",
                    help="只回测该方法（可重复；默认全部）")
     p.add_argument("--months", default="3-11", help="回测月份，如 3-11 或 6,9（默认 3-11）")
@@ -135,6 +135,24 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "table"], default=argparse.SUPPRESS, help="输出格式")
     p = sub.add_parser("browse", help="数据浏览：当前数值及其来源")
     _period_args(p)
+    p = sub.add_parser("lock", help="锁定报告期（该期通报发布后；之后涉及该期的上传被拒绝）")
+    p.add_argument("--year", type=int, required=True, help="年份")
+    p.add_argument("--period", type=int, required=True, help="期间，即截至月份 1-12")
+    p.add_argument("--reason", default="", help="原因（如通报文号；记入审计日志）")
+    p = sub.add_parser("unlock", help="解锁报告期以便更正（须填写原因，记入审计日志）")
+    p.add_argument("--year", type=int, required=True, help="年份")
+    p.add_argument("--period", type=int, required=True, help="期间，即截至月份 1-12")
+    p.add_argument("--reason", required=True, help="解锁原因（必填，记入审计日志）")
+    p = sub.add_parser("rollover", help="开始新年度：沿用单位、指标、责任人和计分规则，目标待导入（新年度已有数据则拒绝）")
+    p.add_argument("--from", dest="from_year", type=int, required=True, help="上一年度")
+    p.add_argument("--to", dest="to_year", type=int, required=True, help="新年度")
+    p = sub.add_parser("bulletin", help="定期通报：生成 Word（.docx）或 Excel（.xlsx）通报，可另出预警通知单")
+    _period_args(p, unit=False)
+    p.add_argument("--out", required=True, help="输出文件：FILE.docx 或 FILE.xlsx")
+    p.add_argument("--notices", help="另存各责任单位的预警通知单（FILE.docx）")
+    p.add_argument("--template", help="参考 .docx 模板（沿用其样式与页面设置）")
+    p.add_argument("--no-charts", action="store_true", help="不生成图表（仅表格）")
+    p.add_argument("--draws", type=int, help="排名模拟次数（默认与“保二争一”页相同）")
     p = sub.add_parser("audit", help="审计日志：谁在何时做了什么（最新在前）")
     p.add_argument("--user", help="只看该用户名")
     p.add_argument("--action", help="只看该操作（如 upload、user_add、login_failed）")
@@ -238,6 +256,36 @@ def run(argv: list[str] | None = None) -> int:
             unit = browse_mod.resolve("unit", args.unit, path)
             indicator = browse_mod.resolve("indicator", args.indicator, path)
             emit(records(browse_mod.browse(args.year, args.period, unit, indicator, path)), args.format)
+            return 0
+        if args.command in ("lock", "unlock", "rollover"):
+            from . import library, locks
+            if args.command == "rollover":
+                emit(library.rollover(args.from_year, args.to_year, _actor(), path), args.format)
+            else:
+                fn = locks.lock_period if args.command == "lock" else locks.unlock_period
+                emit(fn(args.year, args.period, _actor(), args.reason, path), args.format)
+            return 0
+        if args.command == "bulletin":
+            from pathlib import Path as _Path
+            from . import bulletin as bulletin_mod
+            _default_period(args, path)
+            out = _Path(args.out)
+            if out.suffix.lower() not in (".docx", ".xlsx") or (args.notices and not args.notices.lower().endswith(".docx")):
+                raise AnalyticsError("输出文件须为 .docx 或 .xlsx（预警通知单须为 .docx）")
+            if args.period is None:
+                raise AnalyticsError("库中暂无数据，无法生成通报")
+            b = bulletin_mod.collect(args.year, args.period, path, charts=not args.no_charts, draws=args.draws)
+            doc = {"year": args.year, "period": args.period, "title": b.title, "summary": b.summary, "out": str(out)}
+            if out.suffix.lower() == ".docx":
+                content, doc["charts_rendered"] = bulletin_mod.to_docx(b, args.template, not args.no_charts)
+            else:
+                content = bulletin_mod.to_xlsx(b)
+            out.write_bytes(content)
+            if args.notices:
+                _Path(args.notices).write_bytes(bulletin_mod.notices_docx(b, args.template))
+                doc["notices"] = args.notices
+            doc["sections_missing"] = {s.title: s.missing for s in b.sections if s.missing is not None}
+            emit(doc, args.format)
             return 0
         if args.command == "audit":
             try:

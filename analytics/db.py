@@ -102,6 +102,19 @@ MIGRATIONS: list[list[str]] = [
             flag_key VARCHAR NOT NULL, status VARCHAR NOT NULL, comment VARCHAR NOT NULL, username VARCHAR NOT NULL,
             reviewed_at TIMESTAMP NOT NULL)""",
     ],
+    [  # managing the year's data (analytics/library.py, analytics/locks.py): mid-year target
+       # changes with their reason (the value itself is a new targets revision); period locks
+       # as events (lock/unlock with who, when, why) — the latest event of a period is its state
+        """CREATE SEQUENCE library_event_seq START 1""",
+        """CREATE TABLE target_changes(
+            change_id INTEGER PRIMARY KEY, year INTEGER NOT NULL, unit_id VARCHAR NOT NULL,
+            indicator_id VARCHAR NOT NULL, measure VARCHAR NOT NULL, old_target DOUBLE, new_target DOUBLE NOT NULL,
+            reason VARCHAR NOT NULL, changed_by VARCHAR NOT NULL, changed_at TIMESTAMP NOT NULL,
+            upload_id INTEGER NOT NULL)""",
+        """CREATE TABLE period_locks(
+            event_id INTEGER PRIMARY KEY, year INTEGER NOT NULL, period INTEGER NOT NULL, locked BOOLEAN NOT NULL,
+            username VARCHAR NOT NULL, changed_at TIMESTAMP NOT NULL, reason VARCHAR)""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -17,7 +17,7 @@ from typing import Callable
 import duckdb
 import pandas as pd
 
-from . import bulk, db, mappings, quality, validate
+from . import bulk, db, locks, mappings, quality, validate
 from .errors import Actor, AnalyticsError, DatabaseLocked, DuplicateUpload, IngestError, PermissionDenied, Problem
 from .layouts import RECORD_COLUMNS, TOTAL_NAMES, Shape, analyse, apply_mapping, ledger, records
 from .parse import clean_text, conversion_factor, infer_kind, infer_level, parse_measure, parse_number
@@ -395,6 +395,9 @@ def _store(con, report: IngestReport, actor: Actor, checked_records: bool,
     checked records' temp tables) or reference rows, the audit entry, the version bump."""
     detail = {"file": report.file, "sha256": report.sha256, "layout": report.layout}
     with db.transaction(con, actor, "upload", detail) as d:
+        # Period locking (analytics/locks.py): checked inside the write transaction, before
+        # anything is stored, so a locked period refuses the whole file (IngestError → rollback).
+        locks.refuse_locked(con, report.file, locks.upload_periods(con, checked_records, refs))
         upload_id = db.one(con, "SELECT nextval('upload_seq')")[0]
         report.upload_id = d["upload_id"] = upload_id
         for uid, name, level in (new_refs or {}).get("units", []):

@@ -176,10 +176,18 @@ def load_panel(path: PathLike = None) -> Panel:
 
 
 def _interpolate(v: np.ndarray) -> np.ndarray:
-    """Fill gaps inside each row (last axis = months) linearly; leave the ends alone."""
-    flat = v.reshape(-1, v.shape[-1])
-    out = np.array(pd.DataFrame(flat).interpolate(axis=1, limit_area="inside"), dtype=float)
-    return out.reshape(v.shape)
+    """Fill gaps inside each row (last axis = months) linearly; leave the ends alone. Vectorised."""
+    x = np.array(v, dtype=float).reshape(-1, v.shape[-1])
+    n = x.shape[1]
+    idx = np.arange(n)
+    valid = ~np.isnan(x)
+    prev = np.maximum.accumulate(np.where(valid, idx, -1), axis=1)
+    nxt = np.minimum.accumulate(np.where(valid, idx, n)[:, ::-1], axis=1)[:, ::-1]
+    inside = ~valid & (prev >= 0) & (nxt < n)
+    r = np.arange(len(x))[:, None]
+    pv, nv = x[r, np.clip(prev, 0, n - 1)], x[r, np.clip(nxt, 0, n - 1)]
+    w = (idx - prev) / np.where(nxt > prev, nxt - prev, 1)
+    return np.where(inside, pv + w * (nv - pv), x).reshape(v.shape)
 
 
 # --- the method contract ----------------------------------------------------------------

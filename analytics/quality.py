@@ -92,7 +92,7 @@ RULES: list[Rule] = [
          "z ≤ −阈值为异常偏低（可能瞒报）。无往年数据时与本年此前各月增量的中位数比较。",
          (Threshold("z", 4.0, "稳健 z 分数阈值（绝对值）"),
           Threshold("min_scale", 0.08, "MAD 尺度下限（对数），防止过于平稳的序列误报"),
-          Threshold("min_resolutions", 30.0, "预期增量至少为数值精度（最小位）的倍数，否则不判断（如小计数）"),
+          Threshold("min_resolutions", 20.0, "预期增量至少为数值精度（最小位）的倍数，否则不判断（如小计数）"),
           Threshold("fallback_ratio", 4.0, "无往年数据时：增量 ÷ 本年此前增量中位数 的阈值"))),
     Rule("share_above_history", "进度占比远高于历史同期", "冒报/虚报", "medium",
          "完成率（累计÷年度目标）与历史同期应有进度之比：应有进度 = 往年同月累计占全年比例的中位数 × "

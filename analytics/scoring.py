@@ -456,6 +456,7 @@ def load_table(year: int, period: int, level: str = "city", basis: str = "curren
     rs = ruleset or load_rules()
     levels = LEVEL_UNITS[level]
     with db.connect(path) as con:
+        # placeholders only: the IN list is "?, ?" built from LEVEL_UNITS (never from input)
         units = con.execute(f"""SELECT unit_id, name, level, coalesce(peer_group, level) AS peer_group, is_home
             FROM units WHERE level IN ({','.join('?' * len(levels))})
             ORDER BY CASE level WHEN 'county' THEN 0 WHEN 'township' THEN 1 ELSE 2 END, peer_group, unit_id""",

@@ -5,11 +5,7 @@ from analytics.progress import BASES, STATUS
 from ui import charts, data, state, tables
 from ui.text import NO_DATA, period_label
 
-state.guard()
-year, period, unit = state.selection()
-if year is None:
-    st.info(NO_DATA)
-    st.stop()
+year, period, unit = state.page_selection()
 st.title(f"进度差距 · {year}年{period_label(period)}")
 basis_choice = st.segmented_control("时间进度口径", ["own", *BASES], default="own", key="gap_basis",
                                     format_func=lambda b: "各指标设定" if b == "own" else BASES[b],

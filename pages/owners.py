@@ -5,11 +5,7 @@ from analytics.progress import owners_view
 from ui import data, state, tables
 from ui.text import NO_DATA, OWNER_DIMENSIONS, OWNER_LABELS, period_label
 
-state.guard()
-year, period, unit = state.selection()
-if year is None:
-    st.info(NO_DATA)
-    st.stop()
+year, period, unit = state.page_selection()
 st.title(f"责任落实 · {year}年{period_label(period)}")
 by = st.segmented_control("汇总维度", list(OWNER_DIMENSIONS), default="owner_leader", key="owners_by",
                           format_func=OWNER_DIMENSIONS.get) or "owner_leader"

@@ -4,13 +4,9 @@ import streamlit as st
 from analytics import exports
 from analytics.progress import WARNING_RULES, warnings
 from ui import data, state, tables
-from ui.text import GAP_LABELS, NO_DATA, period_label
+from ui.text import GAP_LABELS, period_label
 
-state.guard()
-year, period, unit = state.selection()
-if year is None:
-    st.info(NO_DATA)
-    st.stop()
+year, period, unit = state.page_selection()
 st.title(f"早报告、早预警 · {year}年{period_label(period)}")
 st.caption("预警规则：" + "；".join(WARNING_RULES.values()))
 table = data.gap(year, period)

@@ -96,6 +96,7 @@ def confirmed_mapping(data: bytes, name: str, path) -> tuple[str, dict]:
 
 # ---------------------------------------------------------------- saved mapping round trip
 
+@pytest.mark.slow
 def test_saved_mapping_applies_to_next_file_and_cli_stores_the_same(small_db, small_template, tmp_path, analyst):
     sig, mapping = confirmed_mapping(AUGUST, "固投_8月.csv", small_db)
     assert mapping == {"columns": {"同比": {"role": "value", "measure": "growth_pct"}}}

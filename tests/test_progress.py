@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import db, progress
+from analytics import db, progress, quality
 from analytics.ingest import ingest_bytes
 from tests.conftest import ADMIN, ANALYST, ROOT, SMALL_INDICATORS, SMALL_UNITS
 
@@ -41,6 +41,15 @@ I06,重大安全事故,,veto,-1,平安稳定,0,pass_fail,0,0,county,,linear
 I07,省重点项目完成投资,亿元,cumulative,1,重点项目,5,proportional,1,0,county,,plan:6=60;12=120
 I08,社会消费品零售总额,亿元,cumulative,1,经济发展,5,proportional,0,0,county,,seasonal
 """
+
+
+@pytest.fixture(autouse=True)
+def _fast_quality(request, monkeypatch):
+    """The data-quality scan that runs after every upload (analytics.quality, ~2 s per small
+    upload) stores flags only and never changes a value: skipped here to keep the suite fast,
+    except for the worked examples, which run the whole upload path."""
+    if not request.node.name.startswith("test_worked_example"):
+        monkeypatch.setattr(quality, "after_upload", lambda *a, **k: None)
 
 
 def ingest(path: Path, *rows: str, name: str = "values.csv"):

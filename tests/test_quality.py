@@ -523,7 +523,7 @@ FAULT_RULES = {
     "month_identity": {"month_identity"},
     "published": {"published_mismatch"},
 }
-PER_KIND = 18
+PER_KIND = 20
 COUNTS = ("个", "人", "项", "起")
 
 
@@ -594,6 +594,14 @@ class Injector:
     # -- the kinds
     def plan(self) -> list[dict]:
         rng = self.rng
+        # 其中 sub-rows first: each uses its parent series too
+        parent = self.ind.set_index("indicator_id").parent_id
+        pv = self.cur[self.cur.measure == "ytd"].set_index(["unit_id", "indicator_id", "period"]).value
+        cells = [(u, i, p) for (u, i, p) in pv.index if i in self.children and (u, parent[i], p) in pv.index
+                 and pv[(u, parent[i], p)] > 1 and (u, parent[i]) not in self.used]
+        for u, i, p in self._take("subrow", cells):
+            self.used.add((u, parent[i]))
+            self._set(u, i, p, "ytd", round(pv[(u, parent[i], p)] * rng.uniform(1.05, 1.3), 2))
         # missing: any indicator with a target
         have = self.cur[["unit_id", "indicator_id", "period"]].drop_duplicates()
         tgt = self.tg[["unit_id", "indicator_id"]].drop_duplicates()
@@ -608,8 +616,11 @@ class Injector:
         for u, i, p in self._take("decrease", cells):
             prev = self.ytd.loc[(u, i)][p - 1]
             self._ytd_path(u, i, {p: prev * rng.uniform(0.9, 0.99)})
+        # spikes and concealment: months that normally carry ≥ 4 % of the year, with an increment of
+        # ≥ 50× the reporting precision (0.01) — a change of a few last digits is not detectable
         big = [(u, i, p) for u, i in smooth for p in range(3, 10)
-               if self._hist_share(u, i, p) >= 0.04 and self.ytd.loc[(u, i)][p - 1] >= 1.0]
+               if self._hist_share(u, i, p) >= 0.04 and self.ytd.loc[(u, i)][p - 1] >= 1.0
+               and self.ytd.loc[(u, i)][p] - self.ytd.loc[(u, i)][p - 1] >= 0.5]
         for u, i, p in self._take("spike", big):
             row = self.ytd.loc[(u, i)]
             usual = float(np.median(np.diff(row[[q for q in range(2, 10)]].to_numpy())))
@@ -659,13 +670,6 @@ class Injector:
         for u, i, p in self._take("growth_fake", cells):
             v = g[(g.unit_id == u) & (g.indicator_id == i) & (g.period == p)].value.iloc[0]
             self._set(u, i, p, "growth_pct", round(v + rng.choice([-1, 1]) * rng.uniform(1.5, 6), 2))
-        parent = self.ind.set_index("indicator_id").parent_id
-        pv = self.cur[self.cur.measure == "ytd"].set_index(["unit_id", "indicator_id", "period"]).value
-        cells = [(u, i, p) for (u, i, p) in pv.index if i in self.children and (u, parent[i], p) in pv.index
-                 and pv[(u, parent[i], p)] > 1 and (u, parent[i]) not in self.used]
-        for u, i, p in self._take("subrow", cells):
-            self.used.add((u, parent[i]))
-            self._set(u, i, p, "ytd", round(pv[(u, parent[i], p)] * rng.uniform(1.05, 1.3), 2))
         mo = self.cur[self.cur.measure == "month"]
         cells = [(r.unit_id, r.indicator_id, r.period) for r in mo.itertuples() if r.value >= 1]
         for u, i, p in self._take("month_identity", cells):

@@ -131,3 +131,18 @@ def test_demo_simulation_and_cli(demo_db, capsys):
     direct = simulation.simulate(2026, 9, 2000, scenario={"completion": {"I06": 90}, "rho": 0.3}, path=demo_db)
     assert direct["p_top2"] == doc["p_top2"] and direct["p_first"] == doc["p_first"]
     assert run(["--db", str(demo_db), "simulate", "--scenario", '{"bogus": 1}']) == 2
+
+
+def test_fallback_distribution_without_the_projection_module(demo_db, monkeypatch):
+    from analytics import projection
+
+    def broken(*a, **k):
+        raise RuntimeError("projection unavailable")
+
+    monkeypatch.setattr(projection, "project", broken)
+    table = scoring.load_table(2026, 9, "city", "projected", path=demo_db)
+    inp = simulation.sim_input(table, demo_db)
+    assert inp.source == "fallback"
+    assert np.isfinite(inp.mean[inp.home, [c.rule.points > 0 for c in inp.columns]]).all()
+    doc = simulation.report(Simulation(inp, draws=500), with_leverage=False)
+    assert 0 <= doc["p_first"] <= doc["p_top2"] <= 1

@@ -213,3 +213,77 @@ def _projection_history(path: str, data_version: str, unit_id: str, indicator_id
 def projection_history(unit_id: str, indicator_id: str, measure: str) -> pd.DataFrame:
     path = str(db.db_path())
     return _projection_history(path, version(path), unit_id, indicator_id, measure)
+
+
+# ---- data quality (analytics/quality.py): flags keyed by the data version (a verification bumps it)
+@st.cache_data(show_spinner="正在运行数据质量检查…", max_entries=16)
+def _quality_flags(path: str, data_version: str, year: int, period: int | None) -> pd.DataFrame:
+    from analytics import quality
+    return quality.check(year, period, path)
+
+
+def quality_flags(year: int, period: int | None = None) -> pd.DataFrame:
+    """Every flag of ``year`` up to ``period``, with its 已核实 status."""
+    path = str(db.db_path())
+    return _quality_flags(path, version(path), year, period)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _quality_series(path: str, data_version: str, year: int, unit_id: str, indicator_id: str,
+                    measure: str | None) -> dict:
+    from analytics import quality
+    return quality.series(year, unit_id, indicator_id, measure, path)
+
+
+def quality_series(year: int, unit_id: str, indicator_id: str, measure: str | None) -> dict:
+    """The flagged series for the chart: this and last year's values, target, revisions."""
+    path = str(db.db_path())
+    return _quality_series(path, version(path), year, unit_id, indicator_id, measure)
+
+
+def open_flags(year: int, period: int) -> pd.DataFrame:
+    """Unverified flags of exactly ``period`` (unit_id, indicator_id, period, rule, severity) —
+    for the ⚠ marker next to a figure on other pages."""
+    flags = quality_flags(year, period)
+    flags = flags[(flags.period == period) & ~flags.verified.astype(bool) & flags.unit_id.notna()]
+    return flags[["unit_id", "indicator_id", "period", "rule", "severity"]].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- managing the year's data (analytics/library.py)
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _library(path: str, data_version: str, what: str, args: tuple):
+    from analytics import library, locks
+    fn = {"indicators": library.indicators, "owners": library.owners, "owner_history": library.owner_history,
+          "targets": library.targets, "target_history": library.target_history,
+          "adjustments": library.adjustments, "locked_periods": locks.locked_periods,
+          "lock_history": locks.lock_history}[what]
+    return fn(*args, path=path)
+
+
+def library(what: str, *args):
+    """A read of analytics.library / analytics.locks (indicators, owners, owner_history,
+    targets, target_history, adjustments, locked_periods, lock_history), cached by data version."""
+    path = str(db.db_path())
+    return _library(path, version(path), what, args)
+
+
+def rules_text(year: int) -> str:
+    """The rules TOML in force for ``year`` (a small file: read on each run, not cached)."""
+    from analytics import library as library_mod
+    return library_mod.rules_text(year, db.db_path())
+
+
+# 定期通报 (analytics/bulletin.py): the collected numbers are cached by data version; the
+# documents are written on an explicit button (chart export takes seconds).
+@st.cache_data(show_spinner="正在汇总通报数据…", max_entries=8)
+def _bulletin(path: str, data_version: str, year: int, period: int, sections: tuple, charts: bool, issuer,
+              issued):
+    from analytics import bulletin as bulletin_mod
+    return bulletin_mod.collect(year, period, path, list(sections), charts, issuer or None, issued)
+
+
+def bulletin(year: int, period: int, sections: tuple, charts: bool = True, issuer: str | None = None, issued=None):
+    """analytics.bulletin.collect, cached by data version and the chosen options."""
+    path = str(db.db_path())
+    return _bulletin(path, version(path), year, period, tuple(sections), charts, issuer, issued)

@@ -26,7 +26,7 @@ def projection_figure(row: pd.Series, history: pd.DataFrame, year: int, title: s
     m = int(row.period)
     if m < 12 and row.projected == row.projected:
         xs = [m, 12]
-        fig.add_scatter(x=xs + xs[::-1], y=[row.ytd, row.high, row.low, row.ytd], fill="toself",
+        fig.add_scatter(x=xs + xs[::-1], y=[row.ytd, row.high, row.low, row.ytd], fill="toself", mode="lines",
                         fillcolor="rgba(198,40,40,0.15)", line=dict(width=0), name="80%区间", hoverinfo="skip")
         fig.add_scatter(x=xs, y=[row.ytd, row.projected], mode="lines+markers", name="预计（至12月）",
                         line=dict(color="#c62828", width=3, dash="dash"),

@@ -6,7 +6,7 @@ import streamlit as st
 from analytics.errors import Actor
 from analytics.roles import ROLES, can
 from ui import auth, data
-from ui.text import period_label
+from ui.text import NO_DATA, period_label
 
 
 def actor() -> Actor | None:
@@ -83,3 +83,14 @@ def scope() -> tuple[str | None, str]:
     if chosen is not None and chosen in set(units.unit_id):
         return chosen, str(units.loc[units.unit_id == chosen, "name"].iloc[0])
     return home_unit()
+
+
+def page_selection(permission: str | None = None) -> tuple[int, int, str | None]:
+    """The opening of every analysis page: check the login (and ``permission``), then the
+    sidebar's (year, period, unit) — or say 暂无数据 and stop when nothing is stored."""
+    guard(permission)
+    year, period, unit = selection()
+    if year is None or period is None:
+        st.info(NO_DATA)
+        st.stop()
+    return year, period, unit

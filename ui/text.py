@@ -136,7 +136,7 @@ PROJECTION_TEXT = {
     "scenario_modes": {"growth_pct": "剩余月份同比增长 x%", "pace": "剩余月份每月完成 y", "level": "年末达到（速度/比率类）"},
     "scenario_scope": {"one": "仅所选指标", "all": "全部指标"},
     "methodology": "方法说明与回测",
-    "chart_caption": "实线为今年累计（或累计增速/水平），虚线为按{method}推算至12月，阴影为80%区间；红色虚线为全年目标（含年末进度要求），浅灰线为往年同期走势。",
+    "chart_caption": "实线为今年累计（或累计增速/水平），虚线为按{method}推算至12月，阴影为80%区间；蓝色点线为全年目标（含年末进度要求），浅灰线为往年同期走势。",
     "table_caption": "共 {n} 项目标 · 按完成目标概率从低到高排列（最需关注的在前）· 概率与区间来自往年同月的回测误差",
 }
 BACKTEST_LABELS = {"family": "序列类别", "method": "方法", "month": "截至月份", "n": "样本（单位×年）",
@@ -144,3 +144,90 @@ BACKTEST_LABELS = {"family": "序列类别", "method": "方法", "month": "截�
                    "n_interval": "区间样本", "coverage": "80%区间覆盖率", "width": "区间平均宽度"}
 BACKTEST_FAMILIES = {"cumulative": "累计金额类（% 目标）", "count": "小额计数类（个/人，% 目标）",
                      "growth": "累计增速（百分点）", "level": "水平/比率类（% 目标）", "all": "全部"}
+
+# 数据质量 (pages/quality.py)
+QUALITY_SEVERITY = {"high": "严重", "medium": "关注", "low": "提示"}
+QUALITY_SEVERITY_MARK = {"high": "▲ 严重", "medium": "● 关注", "low": "○ 提示"}
+QUALITY_STATUS = {False: "待核实", True: "✓ 已核实"}
+QUALITY_LABELS = {"status": "状态", "severity": "级别", "family": "类别", "rule_name": "规则", "unit": "单位",
+                  "indicator": "指标", "period": "期间", "explanation": "说明", "source": "来源（文件·行）",
+                  "upload_id": "上传批次", "revision": "版本", "comment": "核实说明", "verified_by": "核实人",
+                  "high": "严重", "medium": "关注", "low": "提示", "total": "合计", "verified": "已核实",
+                  "open": "待核实"}
+QUALITY_TEXT = {
+    "title": "数据质量",
+    "caption": "统计数据不漏报、不瞒报、不冒报、不虚报：每次上传后自动检查并随上传保存；此页按当前数据重新检查。"
+               "预警不等于错误——核实后由分析员标记“已核实”并说明理由（记入审计日志），已核实的预警仍保留、以灰色显示。",
+    "summary": "按规则与级别汇总",
+    "list": "预警清单",
+    "only_period": "只看本期",
+    "show_verified": "显示已核实",
+    "pick": "选择一条预警查看走势与修订记录",
+    "chart_caption": "实线为{year}年数值，灰色虚线为上年同期；红色 ✕ 为预警所在期间，红色水平虚线为全年目标（同口径时）。",
+    "revisions": "修订记录（同一数值的各个版本，谁在何时上传）",
+    "no_revisions": "该序列本年数值没有被修订过。",
+    "verify": "标记为已核实",
+    "comment": "核实说明（必填）",
+    "comment_help": "例如：已与报送单位电话核实，系项目集中入库，数值属实",
+    "verified": "已核实：{by} 于 {at}：{comment}",
+    "rules": "检查规则与阈值",
+    "none": "本期没有数据质量预警",
+    "no_flag_selected": "在上表中点选一行，或在此选择：",
+}
+
+# Managing the year's data (pages/library.py, adjustments.py, rules.py, periods.py; analytics/library.py, locks.py)
+from analytics.library import LABELS as LIBRARY_LABELS  # noqa: E402 — field labels shared with per-cell errors
+
+KIND_LABELS = {"cumulative": "累计类", "rate": "速度/比率类", "ceiling": "下降类（越小越好）", "milestone": "节点类",
+               "veto": "一票否决"}
+ADJUSTMENT_KIND_LABELS = {"honour": "先进荣誉（加分）", "deduction": "平安稳定减分", "interview": "约谈扣分",
+                          "city_deduction": "市扣分（转扣部门×10）"}
+HONOUR_LEVEL_LABELS = {"national": "国家级", "provincial": "省级", "city": "市级"}
+LIBRARY = {
+    "title": "指标库与目标",
+    "caption": "维护每个指标的类型、方向、分值、类别、重点/难点标记、进度曲线和责任人（变更自生效日期起适用，历史保留）；"
+               "导入市目标任务分解表、登记年中目标调整。每次保存前先预览变化，保存为一次事务并记入审计日志（含修改前后值）。",
+    "curve_help": "linear＝线性 m/12；seasonal＝按往年同期进度；plan:6=60;12=120＝计划曲线（月=占年度目标%，月份 1–12 递增）",
+    "needs_review_help": "由上传时“自动创建未知指标”新建，补全类别和计量单位并保存后自动清除",
+    "no_changes": "尚未修改：在表格中直接编辑单元格，下方会预览将保存的变化",
+    "preview": "将保存的变化（预览）",
+    "problems": "以下单元格未通过校验，修正后才能保存",
+    "saved": "已保存 {n} 项修改，并记入审计日志",
+    "owners_help": "修改分管领导/经办人员/办事机构时，须把“生效日期”改为变更生效的那一天（晚于现任的生效日期）；"
+                   "原责任人保留在历史中，通报按当期在任的责任人署名",
+}
+ADJUSTMENTS = {
+    "title": "加减分事项",
+    "caption": "录入先进荣誉（按级别：国家级/省级/市级，同一事项只计最高级别）、平安稳定减分、约谈扣分，"
+               "以及市对县扣分及其转扣的县直部门（按 10 倍转扣）。分值一律填正数，加分或减分由类型决定。"
+               "每条录入记入审计日志；录错的条目可撤回（与撤回上传相同，不删除记录）。",
+}
+RULES = {
+    "title": "考核规则",
+    "caption": "计分规则是数据（TOML）：每个指标一节 [rules.<指标编码>]，写明分值 points 与计分方法 method。"
+               "修改后先校验、查看与现行规则的差异，再保存；注释和顺序原样保留。规则按年度保存，"
+               "未单独保存过的年度使用默认规则文件。",
+}
+PERIODS = {
+    "title": "报告期锁定",
+    "caption": "某期通报发布后锁定该期：之后涉及该期数值的上传一律拒绝（提示锁定的期间）。"
+               "确需更正时由管理员解锁，须填写原因，记入审计日志。",
+}
+AUDIT_ACTIONS.update({
+    "edit_indicators": "修改指标库", "edit_owners": "变更责任人", "import_library": "导入指标库",
+    "change_target": "调整目标", "add_adjustment": "录入加减分事项", "unlock_period": "解锁期间",
+    "rollover": "年度结转",
+})
+
+# 定期通报 (pages/bulletin.py, analytics/bulletin.py)
+BULLETIN = {
+    "title": "通报导出",
+    "intro": "按所选期间生成可直接印发的定期通报（Word）、数据表（Excel，每表一个工作表）和各责任单位的预警通知单（Word）。"
+             "数字均由系统按当前数据计算；某项数据暂缺时，该栏目写明“（暂无此项数据）”及原因。",
+    "period": "通报期间", "sections": "通报栏目", "charts": "插入图表（需图表渲染组件，约需 10-20 秒）",
+    "issuer": "发文单位", "issued": "成文日期", "template": "参考模板（.docx，可选：沿用其样式与页面设置）",
+    "preview": "通报摘要预览", "generate": "生成通报文件", "generating": "正在生成通报（含图表导出）…",
+    "docx": "下载通报（Word）", "xlsx": "下载数据表（Excel）", "notices": "下载预警通知单（Word）",
+    "no_charts": "图表未能生成，通报仅含表格：", "missing": "以下栏目暂无数据：",
+    "behind": "进度滞后目标 {n} 项，涉及责任单位 {m} 个（每单位一页预警通知单）。",
+}

@@ -29,6 +29,14 @@ class ServerError(RuntimeError):
     """The server exited or did not become healthy in time."""
 
 
+_started: list[int] = []
+
+
+def last_pid() -> int:
+    """Process id of the most recently started server (for memory measurements)."""
+    return _started[-1]
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -84,6 +92,7 @@ def serve(script: str = "app.py", env: Mapping[str, str] | None = None, port: in
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=out, stderr=err,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
+            _started.append(proc.pid)
             try:
                 deadline = time.monotonic() + timeout
                 while not _healthy(url):

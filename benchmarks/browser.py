@@ -1,0 +1,134 @@
+"""cold_render, page_switch and memory_rss, in headless Chromium against real servers.
+
+- cold_render: first render of the overview (总览) in a fresh tab of a logged-in browser,
+  from navigation start until the page's last element is on screen, ÷ the same for a
+  hello-world Streamlit page started the same way (goal ≤ 1.5).
+- page_switch: in-app switch 总览 → 进度差距 (sidebar link click until the new title shows),
+  ÷ a switch between two hello pages (goal ≤ 2).
+- memory_rss: the server's resident memory after ``sessions`` browser sessions opened the
+  overview ÷ a bare Streamlit server that opened the same database file (goal ≤ 2).
+
+    python benchmarks/browser.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+from common import figure
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, login, wait_app  # noqa: E402
+from tests.e2e import server as srv  # noqa: E402
+from tests.e2e.server import serve  # noqa: E402
+
+HELLO = textwrap.dedent('''
+    import streamlit as st
+    def one():
+        st.title("第一页")
+        st.write("你好")
+    def two():
+        st.title("第二页")
+        st.write("再见")
+    st.navigation([st.Page(one, title="第一页", url_path="one", default=True),
+                   st.Page(two, title="第二页", url_path="two")]).run()
+''')
+
+BARE = textwrap.dedent('''
+    import os, duckdb, streamlit as st
+    con = duckdb.connect(os.environ["TARGETS_DB"])
+    st.title("数据")
+    st.dataframe(con.execute("SELECT * FROM current_observations LIMIT 1000").df())
+    con.close()
+''')
+
+
+def _rss(pid: int) -> float:
+    """Resident memory of a process (VmRSS from /proc), MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def _time_load(page, url: str, ready: str) -> float:
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.get_by_text(ready, exact=False).first.wait_for()
+    wait_app(page)
+    return time.perf_counter() - t0
+
+
+def _time_switch(page, link: str, ready: str) -> float:
+    t0 = time.perf_counter()
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(link, exact=True).click()
+    page.get_by_role("heading", name=ready).first.wait_for()
+    wait_app(page)
+    return time.perf_counter() - t0
+
+
+def run(quick: bool = False, repeat: int | None = None, sessions: int | None = None) -> list[dict]:
+    from playwright.sync_api import sync_playwright
+    repeat = repeat or (2 if quick else 5)
+    sessions = sessions or (5 if quick else 20)
+    work = Path(tempfile.mkdtemp(prefix="bench_browser_"))
+    try:
+        from analytics import seed
+        db = work / "demo.duckdb"
+        seed.ensure_database(db)
+        (work / "hello.py").write_text(HELLO, encoding="utf-8")
+        (work / "bare.py").write_text(BARE, encoding="utf-8")
+        env = {"TARGETS_DB": str(db), "TARGETS_SECRETS_DIR": str(work / "secrets")}
+        out = []
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+            with serve(str(work / "hello.py"), env=env) as hello_url:
+                page = ctx.new_page()
+                _time_load(page, hello_url, "你好")  # warm the server
+                hello_cold = statistics.median(_time_load(ctx.new_page(), hello_url, "你好") for _ in range(repeat))
+                hello_switch = statistics.median(
+                    [_time_switch(page, "第二页", "第二页"), _time_switch(page, "第一页", "第一页")][i % 2]
+                    for i in range(repeat * 2))
+            with serve(env=env) as app_url:
+                page = ctx.new_page()
+                login(page, app_url, "leader", "leader123")  # the cookie is shared by the context's tabs
+                ours_cold = statistics.median(_time_load(ctx.new_page(), app_url, "目标任务完成情况")
+                                              for _ in range(repeat))
+                switches = []
+                for _ in range(repeat):
+                    switches.append(_time_switch(page, "进度差距", "进度差距"))
+                    switches.append(_time_switch(page, "总览", "目标任务完成情况"))
+                ours_switch = statistics.median(switches)
+                out.append(figure("cold_render", ours_cold, "s", "hello-world Streamlit page, same server start",
+                                  hello_cold))
+                out.append(figure("page_switch", ours_switch, "s", "switch between two hello pages", hello_switch))
+                for _ in range(sessions):
+                    _time_load(ctx.new_page(), app_url, "目标任务完成情况")
+                ours_rss = _rss(srv.last_pid())
+            with serve(str(work / "bare.py"), env=env) as bare_url:
+                bpage = ctx.new_page()
+                bpage.goto(bare_url)
+                wait_app(bpage)
+                bare_rss = _rss(srv.last_pid())
+            out.append(figure("memory_rss", ours_rss, "MB", f"bare Streamlit server with the database opened "
+                                                             f"({sessions} sessions on ours)", bare_rss))
+            browser.close()
+        return out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    run(a.quick)

@@ -1,0 +1,164 @@
+"""gap_page_server: the server-side script run of the 进度差距 page (pages/gap.py through
+app.py, logged in, under AppTest) ÷ a bare page in the same run that executes the same
+DuckDB query as progress.gap_table's base query and shows the result with a plain
+st.dataframe — on a generated 300 units × 300 indicators × 12 months database.
+
+Caches: both pages are timed **cold** — ``st.cache_data``/``st.cache_resource`` results of
+the data layer are cleared before every timed run (the bare page has no cache at all), so the
+figure compares query + compute + render, not a cache hit. A warm rerun of the gap page (the
+data-version cache hit a second viewer gets) is printed as ``gap_page_server_warm`` against
+the same bare baseline, for information.
+
+    python benchmarks/gap_page.py [--units 300] [--indicators 300] [--period 9] [--repeat 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from common import best_of, figure
+
+from analytics import auth, progress
+from analytics.demo import generate_long_csv, generate_reference
+from analytics.errors import Actor
+from analytics.ingest import ingest_path
+
+BENCH = Actor("bench", "admin")
+ROOT = Path(__file__).resolve().parent.parent
+YEAR = 2026
+
+BARE_PAGE = '''
+import duckdb
+import streamlit as st
+
+con = duckdb.connect({db!r})
+try:
+    frame = con.execute({sql!r}, {{"year": {year}, "period": {period}}}).df()
+finally:
+    con.close()
+st.title("bare")
+st.dataframe(frame)
+'''
+
+
+def write_targets(path: Path, n_units: int, n_indicators: int, seed: int = 7) -> int:
+    """One annual target per unit × indicator (long layout, 目标值 column), 亿元."""
+    rng = np.random.default_rng(seed)
+    u, i = np.meshgrid(np.arange(1, n_units + 1), np.arange(1, n_indicators + 1), indexing="ij")
+    frame = pd.DataFrame({"年份": YEAR, "期间": "", "单位": [f"测试县{k:05d}" for k in u.ravel()],
+                          "指标": [f"测试指标{k:04d}" for k in i.ravel()], "计量单位": "亿元", "口径": "ytd",
+                          "目标值": np.char.mod("%.2f", rng.uniform(10, 520, u.size)), "数值": ""})
+    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    return len(frame)
+
+
+def build(work: Path, n_units: int, n_indicators: int) -> Path:
+    path = work / "bench.duckdb"
+    t0 = time.perf_counter()
+    for f in generate_reference(work, n_units, n_indicators):
+        assert ingest_path(f, BENCH, path=path).status == "stored"
+    targets = work / "targets.csv"
+    n_t = write_targets(targets, n_units, n_indicators)
+    values = work / "values.csv"
+    n_v = generate_long_csv(values, n_units, n_indicators, 12)  # 1-2月 … 1-12月 (11 reports, 12 months)
+    for f, n in ((targets, n_t), (values, n_v)):
+        report = ingest_path(f, BENCH, path=path)
+        assert report.status == "stored" and report.rows_stored == n, report.message
+    print(f"# built {n_units} units × {n_indicators} indicators: {n_t:,} targets, {n_v:,} values "
+          f"in {time.perf_counter() - t0:.0f}s", flush=True)
+    return path
+
+
+def routed_through_app() -> None:
+    """As on a running server (app.py has called st.navigation): AppTest reruns go through
+    app.py — see tests/test_pages_auth.py::warm_server_routing."""
+    from streamlit.runtime.pages_manager import PagesManager
+    init = PagesManager.__init__
+
+    def v2_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = v2_init
+
+
+def clear_caches() -> None:
+    import streamlit as st
+    st.cache_data.clear()
+
+
+def run(n_units: int = 300, n_indicators: int = 300, period: int = 9, repeat: int = 3) -> list[dict]:
+    from streamlit.testing.v1 import AppTest
+
+    work = Path(tempfile.mkdtemp(prefix="bench_gap_"))
+    try:
+        path = build(work, n_units, n_indicators)
+        os.environ["TARGETS_DB"] = str(path)
+        os.environ["TARGETS_SECRETS_DIR"] = str(work / "secrets")
+        auth.BCRYPT_ROUNDS = 4
+        auth.seed_demo_users(path)
+        routed_through_app()
+        n_rows = len(progress.gap_table(YEAR, period, path))
+
+        bare_file = work / "bare_page.py"
+        bare_file.write_text(BARE_PAGE.format(db=str(path), sql=progress._BASE_SQL, year=YEAR, period=period),
+                             encoding="utf-8")
+
+        bare_at = AppTest.from_file(str(bare_file), default_timeout=600)
+
+        def bare():
+            bare_at.run()
+            assert not bare_at.exception, bare_at.exception
+            assert len(bare_at.dataframe[0].value) >= n_rows
+
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+        at.session_state["authentication_status"] = True
+        at.session_state["username"] = "leader"
+        at.session_state["year"], at.session_state["period"] = YEAR, period
+        at.run()
+        at.switch_page("pages/gap.py").run()
+        assert not at.exception, at.exception
+        assert at.title[0].value.startswith("进度差距"), [t.value for t in at.title]
+
+        def gap_page():
+            at.run()
+            assert not at.exception, at.exception
+            assert at.title[0].value.startswith("进度差距")
+            assert len(at.dataframe[0].value) == n_rows
+
+        def cold_best() -> float:  # clearing the caches is not part of the timed run
+            times = []
+            for _ in range(repeat):
+                clear_caches()
+                t0 = time.perf_counter()
+                gap_page()
+                times.append(time.perf_counter() - t0)
+            return min(times)
+
+        bare()  # the first AppTest run imports streamlit's machinery: not timed for either page
+        baseline = best_of(bare, repeat)
+        cold = cold_best()
+        gap_page()  # fill the cache
+        warm = best_of(gap_page, repeat)
+        label = f"bare page: same DuckDB base query + st.dataframe ({n_rows:,} rows)"
+        return [figure("gap_page_server", cold, "s", label, baseline),
+                figure("gap_page_server_warm", warm, "s", label, baseline)]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--units", type=int, default=300)
+    ap.add_argument("--indicators", type=int, default=300)
+    ap.add_argument("--period", type=int, default=9)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    run(a.units, a.indicators, a.period, a.repeat)
