@@ -14,6 +14,7 @@ import re
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from .layouts import Shape
@@ -65,7 +66,13 @@ def load(con: duckdb.DuckDBPyConnection, utf8: bytes, shape: Shape, header_line:
         return None
     if table.num_rows != len(lines):
         return None
-    con.register("_raw", table.append_column("row", pa.array(lines.astype(np.int32))))
+    table = table.append_column("row", pa.array(lines.astype(np.int32)))
+    blank = None  # rows whose every cell is blank are skipped, as the general path does
+    for name in names:
+        empty = pc.equal(pc.utf8_trim_whitespace(table[name]), "")
+        blank = empty if blank is None else pc.and_(blank, empty)
+    table = table.filter(pc.invert(blank))
+    con.register("_raw", table)
     key = {c.role: c for c in shape.columns if c.role in ("indicator", "unit", "uom", "year", "period", "measure")}
     indicator = f"c{key['indicator'].index}"
     special = con.execute("SELECT DISTINCT " + indicator + " FROM _raw").fetchall()
@@ -73,7 +80,6 @@ def load(con: duckdb.DuckDBPyConnection, utf8: bytes, shape: Shape, header_line:
         con.unregister("_raw")
         return None
     ctx = shape.context
-    blank = " AND ".join(f"trim(c{i}) = ''" for i in range(width))
 
     def text(role: str) -> str | None:  # SQL built from generated identifiers only
         return f"trim(c{key[role].index})" if role in key else None
@@ -103,8 +109,7 @@ def load(con: duckdb.DuckDBPyConnection, utf8: bytes, shape: Shape, header_line:
             if name == "indicator":
                 select.append("'' AS parent")
         select.append(f"c{col.index} AS text")
-        parts.append("SELECT " + ", ".join(select) + f" FROM _raw WHERE NOT ({blank})")
+        parts.append("SELECT " + ", ".join(select) + " FROM _raw")
     con.execute("CREATE OR REPLACE TEMP TABLE _recs AS " + " UNION ALL ".join(parts), params)
-    rows_read = con.execute("SELECT count(*) FROM _raw WHERE NOT (" + blank + ")").fetchall()[0][0]
     con.unregister("_raw")
-    return int(rows_read)
+    return int(table.num_rows)

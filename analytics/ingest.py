@@ -246,7 +246,10 @@ def _check_records(con, shape: Shape, opts: IngestOptions, report: IngestReport,
     for fld, label, lookup in (("unit", "单位", units), ("indicator", "指标", indicators)):
         raws = validate._distinct(con, fld)
         unknown = sorted({clean_text(v) for v in raws} - set(lookup) - {""})
-        raw_of.update({name: [v for v in raws if clean_text(v) == name] for name in unknown})
+        by_clean: dict[str, list[str]] = {}
+        for v in raws:
+            by_clean.setdefault(clean_text(v), []).append(v)
+        raw_of.update({name: by_clean[name] for name in unknown})
         if unknown and not opts.create_missing:
             first = db.one(con, _FIRST_OF[fld], [[v for name in unknown for v in raw_of[name]]])
             raise IngestError(f"未知{label}名称 {len(unknown)} 个：{'、'.join(unknown[:20])}"
@@ -265,7 +268,7 @@ def _check_records(con, shape: Shape, opts: IngestOptions, report: IngestReport,
         indicators[name] = rec
         new_indicators.append(rec)
     validate.build_lookups(con, units, indicators)
-    checked = validate.check(con, report.file, key_label, opts.year, opts.period, row_errors)
+    checked = validate.check(con, report.file, key_label, opts.year, opts.period, row_errors, opts.accept_partial)
     new_refs = {"units": [(units[n], n, infer_level(n)) for n in created["units"]], "indicators": new_indicators}
     return checked, new_refs
 
@@ -429,8 +432,13 @@ def _shape(table: Table, mapping: dict | None, path) -> tuple[Shape, str, dict |
     """Analyse the table; apply the given mapping, else the one saved for this shape."""
     shape = analyse(table)
     sig = mappings.signature(shape)
+    if mapping is not None:
+        try:
+            mappings.validate(mapping)
+        except AnalyticsError as e:
+            raise IngestError(str(e), table.file) from None
     used = mapping if mapping is not None else mappings.saved(sig, path)
-    return apply_mapping(shape, used), sig, used
+    return apply_mapping(shape, used, table.file), sig, used
 
 
 def preview(data: bytes, file: str, options: IngestOptions | None = None,

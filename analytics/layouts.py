@@ -101,8 +101,14 @@ def _norm(text: str) -> str:
     return clean_text(text).replace(" ", "").lower()
 
 
+def _filled(cell: str) -> bool:
+    """Has visible text: the cheap test for plain ASCII, NFKC cleaning only for the rest
+    (a cell of zero-width or full-width spaces is empty)."""
+    return bool(cell) and not cell.isspace() and (cell.isascii() or bool(clean_text(cell)))
+
+
 def _nonempty(cells: list[str]) -> list[str]:
-    return [c for c in cells if clean_text(c)]
+    return [c for c in cells if _filled(c)]
 
 
 def _numeric(text: str) -> bool:
@@ -214,9 +220,11 @@ def classify(top: str, sub: str, index: int) -> Column:
     measure = _measure_in(ns) or _measure_in(nt if period is None or ns == "" else "")
     if period is not None and (measure or not ns):
         return Column(index, label, "value", measure=measure or "ytd", period=period, year=year, uom=uom)
-    if measure and ns and nt and not _measure_in(nt) and period is None:
-        # a column group: indicator name on top, measure below (总量 / 增速 / 位次)
-        return Column(index, label, "value", measure=measure, uom=uom, indicator=_PARENS.sub("", top).strip())
+    sub_measure = _measure_in(ns)
+    if ns and nt and period is None and (sub_measure or _PARENS.sub("", ns) in ("数值", "绝对值", "值")):
+        # a column group: indicator name on top (even "地区生产总值增速"), measure below (总量 / 增速 / 位次 / 数值);
+        # a bare 数值 takes the indicator's own measure
+        return Column(index, label, "value", measure=sub_measure, uom=uom, indicator=_PARENS.sub("", top).strip())
     if measure:
         return Column(index, label, "value", measure=measure, period=period, year=year, uom=uom)
     return Column(index, label, "ignore")
@@ -254,7 +262,7 @@ def analyse(table: Table, unit_names: set[str] | None = None) -> Shape:
     return Shape(layout, header_rows, columns, ctx)
 
 
-def apply_mapping(shape: Shape, mapping: dict | None) -> Shape:
+def apply_mapping(shape: Shape, mapping: dict | None, file: str = "") -> Shape:
     """Overrides saved by an analyst: {"columns": {label: {role, measure, period, year, uom, indicator}},
     "year": Y, "period": M, "uom": U}. Unknown labels are an error (the table changed shape)."""
     if not mapping:
@@ -262,7 +270,7 @@ def apply_mapping(shape: Shape, mapping: dict | None) -> Shape:
     by_label = {c.label: c for c in shape.columns}
     for label, spec in (mapping.get("columns") or {}).items():
         if label not in by_label:
-            raise IngestError(f"映射中的列「{label}」在文件中不存在（表格格式可能已改变），请重新确认映射", "")
+            raise IngestError(f"映射中的列「{label}」在文件中不存在（表格格式可能已改变），请重新确认映射", file)
         col = by_label[label]
         for key, value in spec.items():
             if key in ("role", "measure", "period", "year", "uom", "indicator"):

@@ -81,9 +81,17 @@ def plan_progress(points: dict[int, float], month: float) -> float:
     return float(np.interp(month, xs, ys))
 
 
+def round2(values) -> np.ndarray:
+    """Round to 2 decimals half away from zero, as a person rounds −9.995 → −10.00 (binary
+    floats store it as −9.99499…: a 1e-9 nudge restores the decimal intent). Statuses and
+    the pages use this same rounding, so a status never contradicts the number shown."""
+    v = np.asarray(values, dtype=float)
+    return np.sign(v) * np.floor(np.abs(v) * 100 + 0.5 + 1e-9) / 100
+
+
 def status_from_gap(gap: np.ndarray, rate: np.ndarray, bands: Bands) -> np.ndarray:
-    """Bucket the displayed gap (rounded to 2 decimals) into status codes."""
-    g = np.round(gap.astype(float), 2)
+    """Bucket the displayed gap (rounded to 2 decimals by :func:`round2`) into status codes."""
+    g = round2(gap)
     ahead = np.where(rate, bands.rate_ahead_pp, bands.ahead_pp)
     far = np.where(rate, bands.rate_far_behind_pp, bands.far_behind_pp)
     return np.select([g >= ahead, g >= 0, g > far], ["ahead", "on_track", "behind"], "far_behind")
@@ -263,7 +271,7 @@ def _compute(f: pd.DataFrame, shares: pd.DataFrame, year: int, m: int, basis: st
                 [value / target * 100 - tprog, value - target, (target - value) / np.abs(target) * 100,
                  (target - value) / np.abs(target) * 100], np.nan)
 
-        gap = gap_of(actual, tp)
+        gap = np.where(target == 0, np.nan, gap_of(actual, tp))  # no share of a zero target
         gap_prev = gap_of(f.prev_value.to_numpy(dtype=float), tp_prev)
         arrears = np.where(cumulative, np.maximum(0.0, target * tp / 100 - actual), np.nan)
         left = 12 - m
@@ -285,7 +293,7 @@ def _compute(f: pd.DataFrame, shares: pd.DataFrame, year: int, m: int, basis: st
     code = status_from_gap(np.nan_to_num(gap), rate, bands)
     done = np.select(
         [cumulative, rate, cum_ceiling, level_ceiling],
-        [np.round(completion, 2) >= np.round(end, 2), (m == 12) & (np.round(gap, 2) >= 0),
+        [round2(completion) >= round2(end), (m == 12) & (round2(gap) >= 0),
          (m == 12) & (actual <= target), (m == 12) & (actual <= target)], False)
     code = np.where(done, "done", code)
     code = np.where(cum_ceiling & (actual > target), "far_behind", code)  # the allowance is already used up
@@ -296,13 +304,13 @@ def _compute(f: pd.DataFrame, shares: pd.DataFrame, year: int, m: int, basis: st
     code = np.where(status_only & (kind == "veto"), np.where(veto_breach, "far_behind", "on_track"), code)
     # two conditions: volume and growth both required
     growth_gap = f.growth.to_numpy(dtype=float) - f.growth_target.to_numpy(dtype=float)
-    growth_fails = cumulative & ~np.isnan(growth_gap) & (np.round(growth_gap, 2) < 0)
+    growth_fails = cumulative & ~np.isnan(growth_gap) & (round2(growth_gap) < 0)
     volume_fails = np.isin(code, ["behind", "far_behind"])
     conditions = np.where(growth_fails & volume_fails, "进度与增速均未达到",
                           np.where(growth_fails, "增速低于目标", np.where(volume_fails & cumulative, "进度未达到",
                                    np.where(volume_fails, "低于目标", ""))))
     demoted = growth_fails & ~volume_fails
-    code = np.where(demoted, np.where(np.round(growth_gap, 2) <= bands.rate_far_behind_pp, "far_behind", "behind"), code)
+    code = np.where(demoted, np.where(round2(growth_gap) <= bands.rate_far_behind_pp, "far_behind", "behind"), code)
     note = np.full(n, "", dtype=object)
     excluded = no_target | zero_target
     note = np.where(no_target, "未设目标（不计 0%）", np.where(zero_target, "目标为 0，无法计算完成率", note))

@@ -113,8 +113,10 @@ RULES: list[Rule] = [
           Threshold("typical_sig", 4.0, "序列平时有效数字的中位数至少为此位数才判断"),
           Threshold("min_zeros", 3.0, "数值须是序列精度（最小位）的 10^此数 倍，偶然凑整的可能才足够小"))),
     Rule("repeated_value", "数值重复", "冒报/虚报", "medium",
-         "累计值与同期另一单位的数值完全相同，或与本单位上年同期完全相同（有效数字足够多时）。",
-         (Threshold("min_sig", 4.0, "至少有此位有效数字才判断（避免小数偶然相同）"),)),
+         "累计值与同期另一单位的数值完全相同（至少 5 位有效数字），或与本单位上年同期完全相同（至少 4 位）。",
+         (Threshold("min_sig", 4.0, "与上年同期相同：至少有此位有效数字才判断（避免偶然相同）"),
+          Threshold("min_sig_units", 5.0, "与同期其他单位相同：至少有此位有效数字才判断"),
+          Threshold("max_chance", 0.05, "与其他单位相同：同组偶然撞值的期望次数（单位对数 × 精度 ÷ 数值跨度）须低于此值才判断"))),
     Rule("equals_target", "数值恰好等于目标", "冒报/虚报", "medium",
          "数值与同口径年度目标完全相同（目标至少为数值精度的若干倍，偶然相同的可能很小时才判断）。",
          (Threshold("min_resolutions", 100.0, "目标 ÷ 数值精度 的下限"),)),
@@ -290,7 +292,14 @@ def _with_meta(frame: pd.DataFrame, d: _Data) -> pd.DataFrame:
 
 
 def _cumulative(d: _Data) -> pd.DataFrame:
-    """ytd of cumulative indicators, all years, with previous reported value of the same year."""
+    """ytd of cumulative indicators, all years, with previous reported value of the same year
+    (computed once per run; callers get a copy)."""
+    if getattr(d, "_cum", None) is None:
+        d._cum = _cumulative_frame(d)
+    return d._cum.copy()
+
+
+def _cumulative_frame(d: _Data) -> pd.DataFrame:
     kinds = d.indicators.set_index("indicator_id").kind
     frames = [d.hist.assign(current=False), d.cur[["year", "period", "unit_id", "indicator_id", "measure", "value"]]
               .assign(current=True)]
@@ -387,9 +396,18 @@ def r_increment_outlier(d: _Data, s: Settings) -> pd.DataFrame:
     seasonal = cur[eligible & cur.z.notna() & (cur.z.abs() >= k)].copy()
     # no history: this year's increments before this month
     nohist = cur[cur.expected.isna() & cur.rel.notna()].copy()
-    if len(nohist):
-        g = nohist.groupby(["unit_id", "indicator_id"], sort=False).inc
-        nohist["usual"] = g.transform(lambda x: x.shift(1).expanding(3).median())
+    if len(nohist):  # median of the series' earlier increments this year (≥ 3), month by month
+        wide = nohist.pivot_table(index=["unit_id", "indicator_id"], columns="period", values="inc")
+        wide = wide.reindex(columns=range(1, 13))
+        arr = wide.to_numpy()
+        usual = np.full(arr.shape, np.nan)
+        with np.errstate(all="ignore"):
+            for j in range(arr.shape[1]):
+                enough = np.sum(~np.isnan(arr[:, :j]), axis=1) >= 3
+                if enough.any():
+                    usual[enough, j] = np.nanmedian(arr[enough, :j], axis=1)
+        usual = pd.DataFrame(usual, index=wide.index, columns=wide.columns).stack().rename("usual")
+        nohist = nohist.join(usual, on=["unit_id", "indicator_id", "period"])
         nohist["ratio"] = nohist.inc / nohist.usual
         nohist = nohist[(nohist.usual >= nres * nohist.res) & (nohist.ratio >= fb)]
     f = pd.concat([seasonal.assign(method="seasonal"), nohist.assign(method="this_year")], ignore_index=True)
@@ -522,10 +540,17 @@ def r_round_number(d: _Data, s: Settings) -> pd.DataFrame:
 
 
 def r_repeated_value(d: _Data, s: Settings) -> pd.DataFrame:
-    need = s.get("repeated_value", "min_sig")
+    need, need_units = s.get("repeated_value", "min_sig"), s.get("repeated_value", "min_sig_units")
     m = _volume(d, ("ytd",))
     m = m[(m.kind == "cumulative") & (_sig(m.value.to_numpy()) >= need)]
-    same = m.merge(m[["unit_id", "indicator_id", "period", "value", "unit"]].rename(
+    mu = m[_sig(m.value.to_numpy()) >= need_units]
+    # only where a chance match is unlikely: pairs × precision ÷ spread of the group's values
+    g = mu.groupby(["indicator_id", "period"]).value
+    n, spread = g.transform("count"), g.transform("max") - g.transform("min")
+    res = 10.0 ** -pd.Series(_decimals(mu.value.to_numpy()), index=mu.index).groupby(
+        [mu.indicator_id, mu.period]).transform("max")
+    mu = mu[n * (n - 1) / 2 * res < s.get("repeated_value", "max_chance") * spread]
+    same = mu.merge(mu[["unit_id", "indicator_id", "period", "value", "unit"]].rename(
         columns={"unit_id": "other_id", "unit": "other"}), on=["indicator_id", "period", "value"])
     same = same[same.unit_id != same.other_id]
     same = same.groupby(["unit_id", "indicator_id", "period"], as_index=False).agg(others=("other", list))

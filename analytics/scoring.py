@@ -452,8 +452,10 @@ def load_table(year: int, period: int, level: str = "city", basis: str = "curren
 
     ``basis="current"``: values at ``period`` against time-scaled targets (cumulative and
     ceiling-ytd targets × m/12), missing reports carried as NaN. ``basis="projected"`` reads
-    the same and leaves the values to be replaced by year-end projections (simulation)."""
-    rs = ruleset or load_rules()
+    the same and leaves the values to be replaced by year-end projections (simulation).
+    The rules are the year's own (saved or rolled over in 考核规则), else ``data/rules.toml``."""
+    from .library import rules_file  # library imports scoring: a local import avoids the cycle
+    rs = ruleset or load_rules(rules_file(year, path))
     levels = LEVEL_UNITS[level]
     with db.connect(path) as con:
         # placeholders only: the IN list is "?, ?" built from LEVEL_UNITS (never from input)

@@ -176,9 +176,10 @@ WHERE p.kind = 'value' AND p.measure = 'published_completion_pct' AND p.value IS
 
 
 def check(con: duckdb.DuckDBPyConnection, file: str, labels: dict[str, str], year: int | None,
-          period: int | None, row_errors: list[tuple[int, str, str]] = ()) -> Checked:
+          period: int | None, row_errors: list[tuple[int, str, str]] = (), partial: bool = True) -> Checked:
     """Run every check on ``_recs`` (after :func:`build_lookups`); fill ``_w`` and ``_rej``.
-    ``row_errors`` (row, header, reason) are problems the layout reader found in whole rows."""
+    ``row_errors`` (row, header, reason) are problems the layout reader found in whole rows.
+    Without ``partial`` (store the good rows) a file with errors stops at the errors."""
     con.execute("CREATE OR REPLACE TEMP TABLE _row_errors(row INTEGER, header VARCHAR, reason VARCHAR)")
     if row_errors:
         con.executemany("INSERT INTO _row_errors VALUES (?, ?, ?)", list(row_errors))
@@ -197,6 +198,8 @@ def check(con: duckdb.DuckDBPyConnection, file: str, labels: dict[str, str], yea
     if total > MAX_LISTED:
         out.problems.append(Problem(file, None, None, f"共 {total:,} 个错误，仅列出前 {MAX_LISTED:,} 个"))
     out.rejected = con.execute("SELECT count(*) FROM _rej").fetchall()[0][0]
+    if out.rejected and not partial:  # the file is refused: the errors are the whole report
+        return out
     for header, n, rows, first in con.execute(_EMPTY).fetchall():
         listed = "、".join(map(str, rows)) + (" 等" if n > len(rows) else "")
         out.problems.append(Problem(file, int(first), header,

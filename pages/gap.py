@@ -58,7 +58,8 @@ if rows:
                 delta=f"{r.gap_change:+.2f} 较上期" if r.gap_change == r.gap_change else None)
     m[2].metric("状态", r.status)
     m[3].metric("剩余月均需完成", f"{r.required_pace:,.2f} {r.unit_of_measure or ''}" if r.required_pace == r.required_pace else "—")
-    st.markdown(f"**责任人**：分管领导 {r.owner_leader or '—'} · 经办人员 {r.owner_staff or '—'} · 办事机构 {r.owner_office or '—'}"
+    who = {k: r[k] if isinstance(r[k], str) and r[k] else "—" for k in ("owner_leader", "owner_staff", "owner_office")}
+    st.markdown(f"**责任人**：分管领导 {who['owner_leader']} · 经办人员 {who['owner_staff']} · 办事机构 {who['owner_office']}"
                 f" · 时间进度口径：{r.basis}" + (f" · 未达条件：{r.conditions}" if r.conditions else ""))
     series = data.series(r.unit_id, r.indicator_id, year)
     history = data.gap_history(year, period, r.unit_id, r.indicator_id, basis)

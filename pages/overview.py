@@ -21,9 +21,9 @@ st.markdown(f"<div class='timeline'>全年时间已过 <b>{period / 12:.1%}</b>�
             f" · 纳入考核目标 <b>{counts['targets']}</b> 项"
             + (f" · 另有 {counts['excluded']} 项未设目标，不纳入" if counts["excluded"] else "") + "</div>",
             unsafe_allow_html=True)
-cards = st.columns(6)
-for col, code in zip(cards, ["done", "ahead", "on_track", "behind", "far_behind", "missing"]):
-    col.markdown(f"<div class='status-card' style='border-left:10px solid {STATUS_COLORS[code]}'>"
+cards = st.container(horizontal=True, wrap=True, gap="small")
+for code in ["done", "ahead", "on_track", "behind", "far_behind", "missing"]:
+    cards.markdown(f"<div class='status-card' style='border-left:10px solid {STATUS_COLORS[code]}'>"
                  f"<div class='status-word'>{STATUS[code]}</div><div class='status-count'>{counts[code]}</div>"
                  f"<div class='status-unit'>项</div></div>", unsafe_allow_html=True)
 
@@ -34,7 +34,8 @@ if worst.empty:
 else:
     tables.gap_frame(worst, ["indicator", "completion", "time_progress", "gap_pp", "arrears", "unit_of_measure",
                              "status", "conditions", "owner_leader", "owner_office"], key="ov_worst")
-st.caption("差距 = 完成率 − 时间进度；速度类为实际增速 − 目标增速。点击左侧“进度差距”查看全部指标与明细。")
+st.caption("差距 = 完成率 − 时间进度；速度类为实际增速 − 目标增速；上限类为距上限的余量（%）。"
+           + ("" if st.session_state.get("meeting") else "全部指标与明细见“进度差距”页。"))
 
 left, right = st.columns(2)
 with left:

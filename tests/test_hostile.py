@@ -240,7 +240,7 @@ def test_hundred_thousand_columns(small_db):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="BUG: a 50 MB CSV (909,090 rows repeating one key) takes ~35 s to be "
+@pytest.mark.xfail(strict=True, reason="BUG: a 50 MB CSV (909,090 rows repeating one key) takes 20-44 s to be "
                    "refused: layouts.records runs clean_text ~23× per row in Python (profile: 21.6 of 24.7 s "
                    "for 200k rows) — not 'within seconds'")
 def test_fifty_megabyte_csv_is_refused_within_seconds(small_db):
@@ -252,9 +252,6 @@ def test_fifty_megabyte_csv_is_refused_within_seconds(small_db):
 
 @pytest.mark.slow
 @pytest.mark.timeout(45)  # quadratic: without a cap it ran for the whole 600 s session timeout
-@pytest.mark.xfail(strict=True, reason="BUG: unknown-name refusal is quadratic: ingest._check_records builds "
-                   "`[v for v in validate._distinct(con, fld) if clean_text(v) in unknown]` with `unknown` a list, "
-                   "so 50,000 distinct unknown unit names (1.6 MB) take far more than 10 s (100,000 took 100 s)")
 def test_many_unknown_names_are_refused_within_seconds(small_db):
     report = refused_quickly(small_db, many_unknown_names(), "报表.csv")
     assert "未知单位名称 50000 个" in report.message

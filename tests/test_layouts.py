@@ -332,10 +332,6 @@ def test_unit_rows_xlsx_merged_ranges_and_note(small_db, analyst):
     assert "注:位次按增速排列。" in report.notes
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: in a counties-as-rows table a column group whose head names an "
-                   "indicator containing 增速/增长 (地区生产总值增速 over 数值/位次) gets no indicator: layouts.classify "
-                   "only takes the head as the indicator when `not _measure_in(top)`, so every row is refused "
-                   "with 「缺少指标名称」 — even rows whose cells in that group are blank")
 def test_unit_rows_group_named_with_growth_word(small_db, analyst):
     data = "\n".join(["县（市、区）,地区生产总值增速,,固定资产投资,", ",数值,位次,总量,位次",
                       "清河县,5.8,3,101.36,6", "龙泉县,,,88.7,2", ""]).encode("utf-8")

@@ -21,7 +21,7 @@ from conftest import ADMIN, SMALL_INDICATORS, SMALL_UNITS, content
 
 from analytics import db, mappings
 from analytics.errors import AnalyticsError, PermissionDenied
-from analytics.ingest import IngestOptions, ingest_bytes, preview, withdraw_upload
+from analytics.ingest import ingest_bytes, preview, withdraw_upload
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "年份,期间,单位,指标,计量单位,口径,数值,同比"  # "同比" alone is not recognised
@@ -178,9 +178,6 @@ def test_mapping_file_that_is_not_json_is_refused(small_db, tmp_path):
     assert code == 2 and "JSON" in doc["reason"] and "第 1 行" in doc["reason"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ingest_bytes(mapping=...) does not validate the mapping: an unknown "
-                   "role ('bogus') or key is silently ignored and the file is stored (status 'stored') instead of "
-                   "being refused with the key named (only mappings.read/save/from_columns validate)")
 @pytest.mark.parametrize("mapping, named", [
     ({"columns": {"同比": {"role": "bogus"}}}, "bogus"),
     ({"columns": {"同比": {"rol": "value"}}}, "rol"),
@@ -202,9 +199,6 @@ def test_mapping_naming_a_missing_column_is_refused(small_db, analyst):
     assert content(small_db) == before
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the refusal for a mapping column missing from the file has an empty "
-                   "file name (layouts.apply_mapping raises IngestError(..., '')), so the message starts with '：' "
-                   "and problems[0].file is '' instead of the uploaded file's name")
 def test_mapping_refusal_names_the_file(small_db, analyst):
     report = ingest_bytes(SEPTEMBER, "固投_9月.csv", analyst, path=small_db,
                           mapping={"columns": {"增长率": {"role": "value"}}})

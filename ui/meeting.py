@@ -8,7 +8,8 @@ import streamlit as st
 BASE_CSS = """<style>
 [data-testid="stMainBlockContainer"] {padding-top: 2.2rem;}
 .timeline {font-size: 1.35rem; margin: -0.4rem 0 0.8rem 0;}
-.status-card {background: #f7f8fa; border-radius: 6px; padding: 0.5rem 0.9rem; margin-bottom: 0.6rem;}
+.status-card {background: #f7f8fa; border-radius: 6px; padding: 0.5rem 0.9rem; margin-bottom: 0.6rem;
+              min-width: 9.5rem; white-space: nowrap;}
 .status-word {font-size: 1.15rem; font-weight: 600;}
 .status-count {font-size: 2.6rem; font-weight: 700; line-height: 1.1; display: inline-block;}
 .status-unit {display: inline-block; margin-left: 0.3rem; font-size: 1.1rem;}
@@ -27,8 +28,9 @@ h1 {font-size: 2.3rem !important;}
 [data-testid="stMetricLabel"] p {font-size: 1.4rem !important;}
 .st-key-meetnav button {font-size: 1.3rem; min-height: 3rem;}
 table.meeting-table {width: 100%; border-collapse: collapse; font-size: 1.15rem;}
-table.meeting-table th {background: #f4f6f8; text-align: left; padding: 0.35rem 0.6rem; border-bottom: 2px solid #ccc;}
-table.meeting-table td {padding: 0.35rem 0.6rem; border-bottom: 1px solid #e5e5e5;}
+table.meeting-table th {background: #f4f6f8; text-align: left; padding: 0.35rem 0.6rem; border-bottom: 2px solid #ccc;
+                        white-space: nowrap;}
+table.meeting-table td {padding: 0.35rem 0.6rem; border-bottom: 1px solid #e5e5e5; white-space: nowrap;}
 </style>"""
 
 

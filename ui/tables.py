@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from analytics.progress import round2
 from ui.text import GAP_HELP, GAP_LABELS, STATUS_COLORS, STATUS_TEXT_COLORS
 
 
+STYLED_CELLS = 40_000  # above this, the status column is plain text (still worded)
 _FORMATS = {**{c: "{:.2f}%" for c in ("completion", "time_progress", "yoy_pct", "growth", "growth_target")},
             **{c: "{:+.2f}" for c in ("gap_pp", "gap_change")},
             **{c: "{:,.2f}" for c in ("target", "ytd", "arrears", "required_pace", "avg_pace")},
@@ -22,9 +24,17 @@ def gap_frame(rows: pd.DataFrame, columns: list[str], key: str | None = None, he
               select: bool = False):
     """st.dataframe of progress rows: the status column coloured by its code (the word stays)."""
     view = rows[columns].copy()
+    for c in ("completion", "time_progress", "gap_pp", "gap_change"):  # shown as the status was decided
+        if c in view:
+            view[c] = round2(view[c])
     codes = rows["status_code"].to_numpy()
-    styler = view.style.apply(lambda col: [_status_css(c) for c in codes] if col.name == "status" else [""] * len(col),
-                              axis=0)
+    cells = view.shape[0] * view.shape[1]
+    if cells > min(STYLED_CELLS, pd.get_option("styler.render.max_elements")):
+        # pandas' Styler is slow and capped on big tables: plain cells then, the status word stays
+        styler = view
+    else:
+        styler = view.style.apply(lambda col: [_status_css(c) for c in codes] if col.name == "status" else [""] * len(col),
+                                  axis=0)
     config = {c: st.column_config.Column(GAP_LABELS.get(c, c), help=GAP_HELP.get(c)) for c in columns}
     for c in ("completion", "time_progress", "yoy_pct", "growth", "growth_target"):
         if c in columns:
@@ -38,11 +48,13 @@ def gap_frame(rows: pd.DataFrame, columns: list[str], key: str | None = None, he
     if "acceleration" in columns:
         config["acceleration"] = st.column_config.NumberColumn(GAP_LABELS["acceleration"], format="%.2f 倍",
                                                                 help=GAP_HELP["acceleration"])
-    if not select and st.session_state.get("meeting") and len(view) <= 15:
+    if not select and st.session_state.get("meeting") and len(view) <= 15 and styler is not view:
         # on the projector: an HTML table grows with the meeting-mode type size (the grid does not)
         labels = {c: config[c]["label"] if isinstance(config[c], dict) else GAP_LABELS.get(c, c) for c in columns}
         formats = {c: _FORMATS[c] for c in columns if c in _FORMATS}
-        html = (styler.format(formats, na_rep="—").hide(axis="index")
+        numeric = [c for c in columns if c in _FORMATS]
+        html = (styler.format(formats, na_rep="—").set_properties(subset=numeric, **{"text-align": "right"})
+                .hide(axis="index")
                 .relabel_index([labels[c] for c in columns], axis="columns")
                 .set_table_attributes('class="meeting-table"').to_html())
         st.html(html)
