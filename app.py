@@ -50,7 +50,7 @@ if can(actor, "manage_users"):
                    st.Page("pages/audit.py", title="审计日志", icon=":material/history:", url_path="audit")]
 pages.setdefault("账户", []).append(st.Page("pages/account.py", title="我的账户", icon=":material/key:", url_path="account"))
 pages = {group: items for group, items in pages.items() if items}
-nav = st.navigation(pages, position="hidden" if in_meeting else "sidebar")
+nav = st.navigation(pages, position="hidden" if in_meeting else "sidebar", expanded=True)
 state.sidebar_selectors()
 if in_meeting:
     meeting.pager([p for group in ("督查", "分析") for p in pages.get(group, [])], nav)

@@ -198,18 +198,20 @@ def _version_file(con: duckdb.DuckDBPyConnection) -> Path | None:
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection, actor: Actor, action: str,
-                detail: dict | None = None) -> Iterator[dict]:
+                detail: dict | None = None, audit: bool = True) -> Iterator[dict]:
     """One write: BEGIN … audit entry + data_version bump … COMMIT, or ROLLBACK on any error.
 
     Yields the audit detail dict, which the caller may complete (e.g. with the upload id)
-    before the commit writes it.
+    before the commit writes it. ``audit=False`` only for derived data whose cause is
+    already audited (the quality flags an upload raised are covered by its upload entry).
     """
     detail = dict(detail or {})
     con.execute("BEGIN TRANSACTION")
     try:
         yield detail
-        con.execute("INSERT INTO audit_log VALUES (nextval('audit_seq'), now()::TIMESTAMP, ?, ?, ?)",
-                    [actor.username, action, json.dumps(detail, ensure_ascii=False, default=str)])
+        if audit:
+            con.execute("INSERT INTO audit_log VALUES (nextval('audit_seq'), now()::TIMESTAMP, ?, ?, ?)",
+                        [actor.username, action, json.dumps(detail, ensure_ascii=False, default=str)])
         con.execute("UPDATE meta SET value = (value::BIGINT + 1)::VARCHAR WHERE key = 'data_version'")
         version = one(con, "SELECT value FROM meta WHERE key = 'data_version'")[0]
         con.execute("COMMIT")

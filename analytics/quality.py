@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -972,6 +972,9 @@ def store_flags(year: int, actor: Actor, path: PathLike = None, settings: Settin
     return detail
 
 
+AFTER_UPLOAD_MAX_ROWS = 200_000  # above this the checks run on demand (page/CLI compute them live anyway)
+
+
 def after_upload(con, report, actor: Actor) -> None:
     """Called by ``ingest.ingest_bytes`` right after a successful store: run the checks on
     every year the upload touched and store the flags with the upload (derived data, written
@@ -980,6 +983,10 @@ def after_upload(con, report, actor: Actor) -> None:
     try:
         if not report.upload_id:
             return
+        if report.rows_stored > AFTER_UPLOAD_MAX_ROWS:
+            report.notes.append(f"数据质量检查：文件较大（{report.rows_stored:,} 行），入库时不自动检查，"
+                                "请在“数据质量”页或用命令 check 查看（随时按当前数据计算）")
+            return
         years = [r[0] for r in con.execute(
             """SELECT DISTINCT year FROM observations WHERE upload_id = $u
                UNION SELECT DISTINCT year FROM targets WHERE upload_id = $u ORDER BY 1""",
@@ -987,23 +994,11 @@ def after_upload(con, report, actor: Actor) -> None:
         if not years:
             return
         results = [(y, compute(con, y, 12)) for y in years]
-        con.execute("BEGIN TRANSACTION")
-        try:
-            total = 0
+        total = 0
+        with db.transaction(con, actor, "quality_after_upload", audit=False):
             for y, flags in results:
                 _write_flags(con, flags, y, report.upload_id, actor, DEFAULT_SETTINGS)
                 total += len(flags)
-            con.execute("UPDATE meta SET value = (value::BIGINT + 1)::VARCHAR WHERE key = 'data_version'")
-            version = db.one(con, "SELECT value FROM meta WHERE key = 'data_version'")[0]
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        side = db._version_file(con)
-        if side is not None:
-            tmp = side.with_name(side.name + ".tmp")
-            tmp.write_text(version)
-            os.replace(tmp, side)
         report.notes = [*report.notes, f"数据质量检查：{'、'.join(map(str, years))}年共 {total:,} 条预警（见“数据质量”页）"]
     except Exception as e:  # noqa: BLE001 — the checks must never fail an upload
         report.notes = [*report.notes, f"数据质量检查未能运行（{type(e).__name__}: {str(e)[:200]}），"

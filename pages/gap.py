@@ -32,6 +32,10 @@ if "重点" in (flags or []):
 if "难点" in (flags or []):
     view = view[view.is_difficult.astype(bool)]
 view = view.sort_values("gap_pp", na_position="last").reset_index(drop=True)
+flags = data.open_flags(year, period)  # open data-quality flags: a marker beside the figure, details on 数据质量
+counts = flags.groupby(["unit_id", "indicator_id"]).size().rename("flags").reset_index()
+view = view.merge(counts, how="left", on=["unit_id", "indicator_id"])
+view["quality"] = view.pop("flags").map(lambda n: f"⚑ {int(n)} 条待核实" if n == n else "")
 
 st.caption(f"共 {len(view):,} 项 · 按差距从大到小排列 · 点选一行查看明细（累计走势、月度增量、差距变化、责任人）")
 if view.empty:
@@ -39,7 +43,7 @@ if view.empty:
     st.stop()
 picked = tables.gap_frame(view, ["unit", "indicator", "target", "ytd", "unit_of_measure", "completion",
                                  "time_progress", "gap_pp", "gap_change", "arrears", "required_pace",
-                                 "acceleration", "status", "conditions", "basis", "owner_leader", "note"],
+                                 "acceleration", "status", "quality", "conditions", "basis", "owner_leader", "note"],
                           key="gap_table", height=460, select=True)
 
 cumulative = view[view.kind == "cumulative"].head(40)

@@ -62,15 +62,47 @@ def demo_db(demo_template, tmp_path, monkeypatch) -> Path:
     return path
 
 
-@pytest.fixture
-def small_db(tmp_path, monkeypatch) -> Path:
-    """A database holding only a small unit and indicator library (no values)."""
-    path = tmp_path / "small.duckdb"
+@pytest.fixture(scope="session")
+def small_template(tmp_path_factory) -> Path:
+    """The small unit and indicator library, built once per test session."""
+    path = tmp_path_factory.mktemp("small") / "small.duckdb"
     for name, text in (("units.csv", SMALL_UNITS), ("indicators.csv", SMALL_INDICATORS)):
         report = ingest_bytes(text.encode(), name, ADMIN, path=path)
         assert report.status == "stored", report.problems
+    return path
+
+
+def copy_db(template: Path, target: Path) -> Path:
+    """A private copy of a database file (and its data-version side file)."""
+    for suffix in ("", ".version"):
+        if Path(str(template) + suffix).exists():
+            shutil.copy(str(template) + suffix, str(target) + suffix)
+    return target
+
+
+@pytest.fixture
+def small_db(small_template, tmp_path, monkeypatch) -> Path:
+    """A database holding only a small unit and indicator library (no values), also made
+    the default (TARGETS_DB)."""
+    path = copy_db(small_template, tmp_path / "small.duckdb")
     monkeypatch.setenv("TARGETS_DB", str(path))
     return path
+
+
+@pytest.fixture
+def warm_server_routing(monkeypatch):
+    """Route every AppTest run through app.py, as a running server does once app.py has
+    called st.navigation. (AppTest resets Streamlit's "pages directory" flag before each
+    run, so without this a rerun executes pages/<file>.py directly — which is what a cold
+    server does too: see test_cold_server_page_request_still_needs_login.)"""
+    from streamlit.runtime.pages_manager import PagesManager
+    init = PagesManager.__init__
+
+    def v2_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", v2_init)
 
 
 def content(path: Path) -> dict[str, list[tuple]]:

@@ -12,36 +12,16 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 
 import duckdb
 import pytest
-from conftest import ADMIN, SMALL_INDICATORS, SMALL_UNITS, content
+from conftest import content
 
 from analytics import browse, db
 from analytics.errors import PermissionDenied
 from analytics.ingest import IngestOptions, IngestReport, ingest_bytes
 
 HEADER = "年份,期间,单位,指标,计量单位,口径,目标值,数值"
-
-
-@pytest.fixture(scope="module")
-def small_template(tmp_path_factory):
-    """conftest's small library, built once per module (each test gets a private copy)."""
-    path = tmp_path_factory.mktemp("small") / "small.duckdb"
-    for name, text in (("units.csv", SMALL_UNITS), ("indicators.csv", SMALL_INDICATORS)):
-        assert ingest_bytes(text.encode(), name, ADMIN, path=path).status == "stored"
-    return path
-
-
-@pytest.fixture
-def small_db(small_template, tmp_path, monkeypatch):
-    """Overrides conftest's ``small_db`` with the same content, copied instead of rebuilt."""
-    path = tmp_path / "small.duckdb"
-    for suffix in ("", ".version"):
-        shutil.copy(str(small_template) + suffix, str(path) + suffix)
-    monkeypatch.setenv("TARGETS_DB", str(path))
-    return path
 
 
 def csv(*rows: str, header: str = HEADER, newline: str = "\n", bom: bool = False) -> bytes:

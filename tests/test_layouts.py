@@ -19,13 +19,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import ADMIN, SMALL_INDICATORS, SMALL_UNITS, content
+from conftest import content
 
 from analytics import db
 from analytics.ingest import IngestOptions, ingest_bytes, ingest_path
@@ -39,25 +38,6 @@ CREATE = IngestOptions(create_missing=True)
 
 
 # ---------------------------------------------------------------- fixtures and read-back helpers
-
-@pytest.fixture(scope="module")
-def small_template(tmp_path_factory):
-    """conftest's small library, built once per module (each test gets a private copy)."""
-    path = tmp_path_factory.mktemp("small") / "small.duckdb"
-    for name, text in (("units.csv", SMALL_UNITS), ("indicators.csv", SMALL_INDICATORS)):
-        assert ingest_bytes(text.encode(), name, ADMIN, path=path).status == "stored"
-    return path
-
-
-@pytest.fixture
-def small_db(small_template, tmp_path, monkeypatch):
-    """Same content as conftest's ``small_db``, copied instead of rebuilt."""
-    path = tmp_path / "small.duckdb"
-    for suffix in ("", ".version"):
-        if Path(str(small_template) + suffix).exists():
-            shutil.copy(str(small_template) + suffix, str(path) + suffix)
-    monkeypatch.setenv("TARGETS_DB", str(path))
-    return path
 
 
 def _ids(path) -> dict[str, str]:

@@ -11,13 +11,12 @@ deleted, a viewer may not withdraw, withdrawing twice is refused.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, SMALL_INDICATORS, SMALL_UNITS, content
+from conftest import content, copy_db
 
 from analytics import db, mappings
 from analytics.errors import AnalyticsError, PermissionDenied
@@ -40,27 +39,9 @@ SEPTEMBER_ROWS = {  # with 同比 mapped to growth_pct
     (2025, 9, "C02", "I01", "ytd", 88.7, False), (2025, 9, "C02", "I01", "growth_pct", 4.4, False)}
 
 
-@pytest.fixture(scope="module")
-def small_template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("small") / "small.duckdb"
-    for name, text in (("units.csv", SMALL_UNITS), ("indicators.csv", SMALL_INDICATORS)):
-        assert ingest_bytes(text.encode(), name, ADMIN, path=path).status == "stored"
-    return path
-
-
 def copy_of(template: Path, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "small.duckdb"
-    shutil.copy(template, path)
-    return path
-
-
-@pytest.fixture
-def small_db(small_template, tmp_path, monkeypatch):
-    """conftest's small library in its own directory (saved mappings live next to it)."""
-    path = copy_of(small_template, tmp_path / "main")
-    monkeypatch.setenv("TARGETS_DB", str(path))
-    return path
+    return copy_db(template, directory / "small.duckdb")
 
 
 def rows(path, upload_id: int | None = None) -> set[tuple]:

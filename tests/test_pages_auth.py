@@ -19,20 +19,6 @@ WRITE_PAGES = {"upload.py", "users.py", "audit.py"}  # by role only
 CSV = "年份,期间,单位,指标,计量单位,口径,目标值,数值\n2026,10,清河县,一般公共预算收入,万元,累计,,91234\n"
 
 
-@pytest.fixture
-def warm_server_routing(monkeypatch):
-    """Route every AppTest run through app.py, as a running server does once app.py has
-    called st.navigation. (AppTest resets Streamlit's "pages directory" flag before each
-    run, so without this a rerun executes pages/<file>.py directly — which is what a cold
-    server does too: see test_cold_server_page_request_still_needs_login.)"""
-    from streamlit.runtime.pages_manager import PagesManager
-    init = PagesManager.__init__
-
-    def v2_init(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", v2_init)
 
 
 @pytest.fixture

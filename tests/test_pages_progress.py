@@ -19,18 +19,6 @@ from tests.conftest import ADMIN
 HOME = "C01"  # 清河县
 
 
-@pytest.fixture
-def warm_server_routing(monkeypatch):
-    """Every AppTest run goes through app.py, as on a server once app.py has called
-    st.navigation (copied from tests/test_pages_auth.py)."""
-    from streamlit.runtime.pages_manager import PagesManager
-    init = PagesManager.__init__
-
-    def v2_init(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", v2_init)
 
 
 @pytest.fixture

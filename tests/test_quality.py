@@ -215,7 +215,7 @@ def test_round_number(tmp_path, value, flagged):
 
 
 def test_repeated_value_other_unit_and_last_year(tmp_path):
-    obs = (series("C01", "A", {9: 123.45}) + series("C02", "A", {9: 123.45}) + series("C03", "A", {9: 123.46})
+    obs = (series("C01", "A", {9: 123.45}) + series("C02", "A", {9: 123.45}) + series("C03", "A", {9: 456.78})
            + series("C04", "A", {9: 77.77}, 2025) + series("C04", "A", {9: 77.77}) + series("C05", "A", {9: 12.5})
            + series("C06", "A", {9: 12.5}))
     f = flags_of(make_db(tmp_path / "rv.duckdb", obs), "repeated_value")

@@ -66,7 +66,7 @@ GAP_LABELS = {
     "arrears": "欠账", "required_pace": "剩余月均需完成", "avg_pace": "已完成月均", "acceleration": "需加速倍数",
     "status": "状态", "gap_change": "差距较上期", "basis": "时间进度口径", "conditions": "未达条件",
     "rank": "位次", "rank_of": "参评数", "yoy_pct": "同比%", "owner_leader": "分管领导", "owner_staff": "经办人员",
-    "owner_office": "办事机构", "note": "说明", "growth": "增速%", "growth_target": "增速目标%", "reason": "预警原因",
+    "owner_office": "办事机构", "note": "说明", "quality": "数据质量", "growth": "增速%", "growth_target": "增速目标%", "reason": "预警原因",
 }
 GAP_HELP = {
     "completion": "完成率 = 1-N月累计 ÷ 全年目标（累计类）",
@@ -75,6 +75,7 @@ GAP_HELP = {
     "arrears": "欠账 = 全年目标 × 时间进度 − 1-N月累计（不足为 0）",
     "required_pace": "剩余月均需完成 = （全年目标 × 年末进度要求 − 1-N月累计）÷ 剩余月数",
     "acceleration": "需加速倍数 = 剩余月均需完成 ÷ 已完成月均",
+    "quality": "该数值有未核实的数据质量预警（漏报/瞒报/冒报/虚报规则），详见“数据质量”页",
     "status": "未报送 → 已完成 → 超进度（差距≥+5）/ 达进度（0～+5）/ 欠进度（−10～0）/ 严重滞后（≤−10）；速度类 ±1 个百分点",
 }
 OWNER_LABELS = {"owner": "责任人/单位", "targets": "目标数", "on_track": "达进度及以上", "behind": "欠进度（含严重滞后）",

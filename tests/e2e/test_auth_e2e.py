@@ -53,7 +53,7 @@ def test_viewer_stays_logged_in_after_reload_and_has_no_upload(page, app_url):
     page.reload()
     wait_app(page)
     expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("县领导（演示）")
-    expect(page.locator("h1", has_text="数据浏览")).to_be_visible()
+    expect(page.locator("h1", has_text="目标任务完成情况")).to_be_visible()  # still logged in: the 总览 landing page
     expect(page.get_by_label("密码")).to_have_count(0)
     links = nav_links(page)
     assert "数据上传" not in links and "用户管理" not in links and "审计日志" not in links, links
