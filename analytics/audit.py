@@ -7,7 +7,6 @@ upload, before/after values of an edit — never a password or its hash).
 """
 from __future__ import annotations
 
-import io
 import json
 import os
 from datetime import date, datetime, time, timedelta
@@ -15,7 +14,8 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 
 from . import db
-from .exports import neutralise
+from . import exports
+from .exports import neutralise  # noqa: F401 — part of this module's API (tests, pages)
 
 COLUMNS = ["at", "user", "action", "detail"]
 
@@ -77,8 +77,4 @@ def to_csv(frame: pd.DataFrame, headers: dict[str, str] | None = None) -> bytes:
     out = frame.copy()
     if "at" in out:
         out["at"] = pd.to_datetime(out["at"]).dt.strftime("%Y-%m-%d %H:%M:%S")
-    out = out.astype(object).map(neutralise)
-    out.columns = [neutralise((headers or {}).get(c, c)) for c in out.columns]
-    buf = io.StringIO()
-    out.to_csv(buf, index=False)
-    return buf.getvalue().encode("utf-8-sig")
+    return exports.to_csv(out.rename(columns=headers or {}))
