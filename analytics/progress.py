@@ -178,14 +178,16 @@ def _time_progress(frame: pd.DataFrame, shares: pd.DataFrame, months: pd.Series,
         peer = sub.merge(peer_tab.reset_index(), how="left", on=["peer_group", "indicator_id", "period"]).peer
         city_tab = shares.groupby(["indicator_id", "period"]).share.mean().rename("city")
         city = sub.merge(city_tab.reset_index(), how="left", on=["indicator_id", "period"]).city
-        for j, i in enumerate(seasonal):
-            for value, label in ((own.iat[j], "季节性（本单位往年）"), (peer.iat[j], "季节性（同组往年）"),
-                                 (city.iat[j], "季节性（全部单位往年）")):
-                if pd.notna(value):
-                    tp[i], source[i] = float(value), label
-                    break
-            else:
-                source[i] = "线性（无往年数据）"
+        own_v, peer_v, city_v = (np.asarray(x, dtype=float) for x in (own, peer, city))
+        value = np.where(~np.isnan(own_v), own_v, np.where(~np.isnan(peer_v), peer_v, city_v))
+        label = np.where(~np.isnan(own_v), "季节性（本单位往年）",
+                         np.where(~np.isnan(peer_v), "季节性（同组往年）",
+                                  np.where(~np.isnan(city_v), "季节性（全部单位往年）", "线性（无往年数据）")))
+        found = ~np.isnan(value)
+        tp[seasonal[found]] = value[found]
+        source = np.asarray(source, dtype=object)
+        source[seasonal] = label
+        source = list(source)
     # month 12: seasonal shares are 100 by construction; keep exactly 100
     tp = np.where(months.to_numpy(dtype=float) == 12, np.where(chosen == "plan", end, 100.0), tp)
     return tp, end, source
