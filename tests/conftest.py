@@ -111,3 +111,14 @@ def content(path: Path) -> dict[str, list[tuple]]:
         tables = [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1").fetchall()]
         return {t: sorted(map(repr, con.table(t).fetchall())) for t in tables}
+
+
+@pytest.fixture
+def app_db(demo_db, tmp_path, monkeypatch, warm_server_routing) -> Path:
+    """The demo database for AppTest runs of the whole app: every run through app.py, the demo
+    users seeded (cheap bcrypt rounds), the cookie key in a private folder."""
+    from analytics import auth
+    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
+    monkeypatch.setenv("TARGETS_SECRETS_DIR", str(tmp_path / "secrets"))
+    auth.seed_demo_users(demo_db)
+    return demo_db

@@ -21,12 +21,6 @@ CSV = "年份,期间,单位,指标,计量单位,口径,目标值,数值\n2026,10
 
 
 
-@pytest.fixture
-def app_db(demo_db, tmp_path, monkeypatch, warm_server_routing):
-    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
-    monkeypatch.setenv("TARGETS_SECRETS_DIR", str(tmp_path / "secrets"))
-    auth.seed_demo_users(demo_db)
-    return demo_db
 
 
 def app(**session) -> AppTest:

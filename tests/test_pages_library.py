@@ -5,26 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import auth, library
+from analytics import library
 
 
-@pytest.fixture
-def app_db(demo_db, tmp_path, monkeypatch):
-    from streamlit.runtime.pages_manager import PagesManager
-    init = PagesManager.__init__
-
-    def v2_init(self, *args, **kwargs):  # route every run through app.py (see test_pages_auth)
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", v2_init)
-    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
-    monkeypatch.setenv("TARGETS_SECRETS_DIR", str(tmp_path / "secrets"))
-    auth.seed_demo_users(demo_db)
-    return demo_db
 
 
 def open_page(username: str, page: str) -> AppTest:

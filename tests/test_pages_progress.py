@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import auth, progress
+from analytics import progress
 from analytics.demo import DEMO_PERIOD, DEMO_YEAR
 from analytics.ingest import ingest_bytes
 from tests.conftest import ADMIN
@@ -21,12 +21,6 @@ HOME = "C01"  # 清河县
 
 
 
-@pytest.fixture
-def app_db(demo_db, tmp_path, monkeypatch, warm_server_routing):
-    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
-    monkeypatch.setenv("TARGETS_SECRETS_DIR", str(tmp_path / "secrets"))
-    auth.seed_demo_users(demo_db)
-    return demo_db
 
 
 def leader(meeting: bool = False) -> AppTest:

@@ -5,23 +5,12 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import auth, scoring, simulation
+from analytics import scoring, simulation
 from analytics.demo import DEMO_PERIOD, DEMO_YEAR
 
 
 @pytest.fixture
-def ranking_app(demo_db, tmp_path, monkeypatch):
-    from streamlit.runtime.pages_manager import PagesManager
-    init = PagesManager.__init__
-
-    def v2_init(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", v2_init)
-    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
-    monkeypatch.setenv("TARGETS_SECRETS_DIR", str(tmp_path / "secrets"))
-    auth.seed_demo_users(demo_db)
+def ranking_app(app_db):
     at = AppTest.from_file("../app.py", default_timeout=120)
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "leader"

@@ -395,20 +395,8 @@ def test_a_failing_check_never_fails_the_upload(small_db, analyst, monkeypatch):
 # ====================================================================== the page
 
 @pytest.fixture
-def page_db(demo_db, tmp_path, monkeypatch):
-    from analytics import auth
-    from streamlit.runtime.pages_manager import PagesManager
-    init = PagesManager.__init__
-
-    def v2_init(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", v2_init)
-    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
-    monkeypatch.setenv("TARGETS_SECRETS_DIR", str(tmp_path / "secrets"))
-    auth.seed_demo_users(demo_db)
-    return demo_db
+def page_db(app_db):
+    return app_db
 
 
 def quality_page(username: str) -> AppTest:
