@@ -422,3 +422,19 @@ def warnings(table: pd.DataFrame) -> pd.DataFrame:
     order = {c: i for i, c in enumerate(STATUS_ORDER)}
     return t.sort_values(by=["status_code", "gap_pp"], key=lambda s: s.map(order) if s.name == "status_code" else s
                          ).reset_index(drop=True)
+
+
+def select(rows: pd.DataFrame, categories=None, statuses=None, owners=None, flags=()) -> pd.DataFrame:
+    """The filters of the analysis pages: category, status code, 分管领导, and the 重点/难点 flags
+    (each empty selection means all)."""
+    if categories:
+        rows = rows[rows.category.isin(categories)]
+    if statuses:
+        rows = rows[rows.status_code.isin(statuses)]
+    if owners:
+        rows = rows[rows.owner_leader.isin(owners)]
+    if "重点" in (flags or ()):
+        rows = rows[rows.is_key.astype(bool)]
+    if "难点" in (flags or ()):
+        rows = rows[rows.is_difficult.astype(bool)]
+    return rows

@@ -1,7 +1,7 @@
 """进度差距: the full table with filters, the gap chart, and the detail of a clicked row."""
 import streamlit as st
 
-from analytics.progress import BASES, STATUS
+from analytics.progress import BASES, STATUS, select
 from ui import charts, data, state, tables
 from ui.text import NO_DATA, period_label
 
@@ -20,17 +20,7 @@ categories = f1.multiselect("类别", sorted(table.category.dropna().unique()), 
 statuses = f2.multiselect("状态", list(STATUS), format_func=STATUS.get, key="gap_status", placeholder="全部状态")
 owners = f3.multiselect("分管领导", sorted(table.owner_leader.dropna().unique()), key="gap_owner", placeholder="全部")
 flags = f4.pills("标记", ["重点", "难点"], selection_mode="multi", key="gap_flags")
-view = table
-if categories:
-    view = view[view.category.isin(categories)]
-if statuses:
-    view = view[view.status_code.isin(statuses)]
-if owners:
-    view = view[view.owner_leader.isin(owners)]
-if "重点" in (flags or []):
-    view = view[view.is_key.astype(bool)]
-if "难点" in (flags or []):
-    view = view[view.is_difficult.astype(bool)]
+view = select(table, categories, statuses, owners, flags)
 view = view.sort_values("gap_pp", na_position="last").reset_index(drop=True)
 flags = data.open_flags(year, period)  # open data-quality flags: a marker beside the figure, details on 数据质量
 counts = flags.groupby(["unit_id", "indicator_id"]).size().rename("flags").reset_index()

@@ -3,6 +3,7 @@ a scenario recomputed instantly, and the backtest behind the numbers."""
 import streamlit as st
 
 from analytics.projection import Scenario
+from analytics.progress import select
 from ui import data, state
 from ui.projection_chart import projection_figure
 from ui.text import (BACKTEST_FAMILIES, BACKTEST_LABELS, NO_DATA, PROJECTION_HELP, PROJECTION_LABELS,
@@ -104,15 +105,7 @@ f1, f2, f3 = st.columns(3)
 cats = f1.multiselect("类别", sorted(table.category.dropna().unique()), key="proj_cat", placeholder="全部类别")
 owners = f2.multiselect("分管领导", sorted(table.owner_leader.dropna().unique()), key="proj_owner", placeholder="全部")
 flags = f3.pills("标记", ["重点", "难点"], selection_mode="multi", key="proj_flags")
-view = table[table.target.notna()]
-if cats:
-    view = view[view.category.isin(cats)]
-if owners:
-    view = view[view.owner_leader.isin(owners)]
-if "重点" in (flags or []):
-    view = view[view.is_key.astype(bool)]
-if "难点" in (flags or []):
-    view = view[view.is_difficult.astype(bool)]
+view = select(table[table.target.notna()], cats, None, owners, flags)
 view = view.sort_values(["p_meet", "projected_completion"], na_position="last").reset_index(drop=True)
 st.caption(T["table_caption"].format(n=f"{len(view):,}"))
 cols = ["unit", "indicator", "unit_of_measure", "target", "ytd", "projected", "low", "high", "projected_completion",
