@@ -77,7 +77,8 @@ def test_browse_shows_demo(page, app_url, shots_dir):
     login(page, app_url, "analyst", "analyst123")
     expect(page).to_have_title(re.compile("目标督查分析"))
     expect(page.locator("h1", has_text="目标任务完成情况").first).to_be_visible()  # 总览 is the landing page
-    page.locator('[data-testid="stSidebarNav"] a[href$="/browse"]').click()
+    page.goto(app_url.rstrip("/") + "/browse")  # by address: a link click during the cookie rerun can be lost
+    wait_app(page)
     expect(page.locator("h1", has_text="数据浏览").first).to_be_visible()
     expect(page.locator('[data-testid="stCaptionContainer"]', has_text="个数值").first).to_be_visible()
     grid = page.locator('[data-testid="stDataFrame"]')
