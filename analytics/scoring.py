@@ -458,11 +458,10 @@ def load_table(year: int, period: int, level: str = "city", basis: str = "curren
     rs = ruleset or load_rules(rules_file(year, path))
     levels = LEVEL_UNITS[level]
     with db.connect(path) as con:
-        # placeholders only: the IN list is "?, ?" built from LEVEL_UNITS (never from input)
-        units = con.execute(f"""SELECT unit_id, name, level, coalesce(peer_group, level) AS peer_group, is_home
-            FROM units WHERE level IN ({','.join('?' * len(levels))})
+        units = con.execute("""SELECT unit_id, name, level, coalesce(peer_group, level) AS peer_group, is_home
+            FROM units WHERE level IN (SELECT unnest(?))
             ORDER BY CASE level WHEN 'county' THEN 0 WHEN 'township' THEN 1 ELSE 2 END, peer_group, unit_id""",
-                            list(levels)).df()
+                            [list(levels)]).df()
         inds = con.execute("""SELECT indicator_id, name, kind, category, unit_of_measure, scope FROM indicators
                               ORDER BY indicator_id""").df()
         targets = con.execute("SELECT unit_id, indicator_id, measure, target FROM current_targets WHERE year = ?",
