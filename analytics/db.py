@@ -8,15 +8,17 @@ results by :func:`data_version`, which reads a side file and never opens the dat
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from .errors import Actor, AnalyticsError, DatabaseLocked
@@ -245,3 +247,70 @@ def query(sql: str, params: list | dict | None = None, path: str | os.PathLike |
     """Run one read query in its own short-lived connection and return a DataFrame."""
     with connect(path) as con:
         return con.execute(sql, params or []).df()
+
+
+def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
+                 compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``compute()``, kept as a Parquet file beside the database (``<db>.derived/``) named by
+    the data version it was computed from, and read back instead of recomputed while that
+    version is current — across server restarts, sessions and the CLI. The version is
+    ``meta.data_version`` read in the same transaction as the computation (every write bumps
+    it) plus the file's :func:`data_version` stamp taken before (which also moves on a write
+    that bypassed :func:`transaction`), so a kept result is never read for other data. Kept outside the database file so keeping
+    one neither takes the write lock nor changes :func:`data_version`. Best effort: an
+    unreadable or unwritable file is recomputed. Frames must be Parquet-friendly (JSON-encode
+    dict/list columns first)."""
+    folder = _derived_folder(con)
+    stamp = data_version(folder.with_suffix("")) if folder is not None else ""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        version = one(con, "SELECT value FROM meta WHERE key = 'data_version'")[0]
+        version = hashlib.sha256(f"{version}|{stamp}".encode()).hexdigest()[:16]
+        name = f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:16]}-v{version}.parquet"
+        if folder is not None and (folder / name).exists():
+            try:
+                frame = _thaw(pd.read_parquet(folder / name))
+                con.execute("COMMIT")
+                return frame
+            except Exception:  # noqa: BLE001 — a damaged file is only a miss
+                pass
+        frame = compute()
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    if folder is not None:
+        try:
+            folder.mkdir(exist_ok=True)
+            tmp = folder / f".{name}.{os.getpid()}.tmp"
+            _freeze(frame).to_parquet(tmp, index=False)
+            os.replace(tmp, folder / name)
+            for old in folder.glob(f"{kind}-*.parquet"):  # results of older versions are never read again
+                if not old.name.endswith(f"-v{version}.parquet"):
+                    old.unlink(missing_ok=True)
+        except OSError:
+            pass
+    return frame
+
+
+def _derived_folder(con: duckdb.DuckDBPyConnection) -> Path | None:
+    row = one(con, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
+    return Path(row[0] + ".derived") if row and row[0] else None
+
+
+_NONE = "__none__"  # marks, per row, the None (not NaN) nulls of an object column: Parquet keeps one kind only
+
+
+def _freeze(frame: pd.DataFrame) -> pd.DataFrame:
+    marks = {f"{_NONE}{c}": frame[c].map(lambda v: v is None).to_numpy(dtype=bool)
+             for c in frame.columns[frame.dtypes == object] if frame[c].isna().any()}
+    return frame.assign(**marks) if marks else frame
+
+
+def _thaw(frame: pd.DataFrame) -> pd.DataFrame:
+    for mark in [c for c in frame.columns if c.startswith(_NONE)]:
+        c = mark[len(_NONE):]
+        frame[c] = frame[c].astype(object).where(frame[c].notna() | frame[mark], np.nan)
+        frame[c] = frame[c].where(~frame[mark], None)
+        frame = frame.drop(columns=mark)
+    return frame

@@ -27,6 +27,7 @@ Formulas (percentages in percent, unrounded; amounts in the indicator's unit of 
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -202,15 +203,20 @@ def gap_table(year: int, period: int, path: PathLike = None, units: list[str] | 
     docstring for every formula; nothing is rounded here."""
     if basis not in (None, "linear", "seasonal", "plan"):
         raise ValueError(f"未知的时间进度口径：{basis}")
-    params = {"year": year, "period": period}
+    key = json.dumps([int(year), int(period), units, indicators, basis, [bands.ahead_pp, bands.far_behind_pp, bands.rate_ahead_pp, bands.rate_far_behind_pp], ranked])
     with db.connect(path) as con:
-        base = con.execute(_BASE_SQL, params).df()
-        shares = con.execute(_SHARES_SQL, {"year": year}).df()
-        pairs = base[["unit_id", "indicator_id"]].drop_duplicates()
-        con.register("_pairs", pairs)
-        meta = con.execute(_META_SQL).df()
-        con.unregister("_pairs")
-        owners = con.execute(_OWNERS_SQL, {"asof": _period_end(year, period)}).df()
+        return db.cached_frame(con, "gap", key, lambda: _gap_table(con, year, period, units, indicators, basis,
+                                                                     bands, ranked))
+
+
+def _gap_table(con, year: int, period: int, units, indicators, basis, bands: Bands, ranked: bool) -> pd.DataFrame:
+    base = con.execute(_BASE_SQL, {"year": year, "period": period}).df()
+    shares = con.execute(_SHARES_SQL, {"year": year}).df()
+    pairs = base[["unit_id", "indicator_id"]].drop_duplicates()
+    con.register("_pairs", pairs)
+    meta = con.execute(_META_SQL).df()
+    con.unregister("_pairs")
+    owners = con.execute(_OWNERS_SQL, {"asof": _period_end(year, period)}).df()
     if not ranked:  # ranks need every unit; without them the filters can apply first (faster)
         base = base[(base.unit_id.isin(units) if units else True) & (base.indicator_id.isin(indicators) if indicators else True)]
     frame = _assemble(base, meta, owners)
@@ -227,8 +233,9 @@ def gap_table(year: int, period: int, path: PathLike = None, units: list[str] | 
 def _assemble(base: pd.DataFrame, meta: pd.DataFrame, owners: pd.DataFrame) -> pd.DataFrame:
     """One row per (unit, indicator) on its primary measure, with the growth condition beside it."""
     base = base.merge(meta, on=["unit_id", "indicator_id"])
-    rank = {(k, m): i for k, ms in _PRIMARY.items() for i, m in enumerate(ms)}
-    base["prio"] = [rank.get((k, m), 99) for k, m in zip(base.kind, base.measure)]
+    kind, measure = base.kind.to_numpy(dtype=object), base.measure.to_numpy(dtype=object)
+    base["prio"] = np.select([(kind == k) & (measure == m) for k, ms in _PRIMARY.items() for m in ms],
+                             [i for ms in _PRIMARY.values() for i in range(len(ms))], 99)
     has_target = base.target.notna()
     # primary: the best-ranked measure that has a target, else one with a value
     base["order"] = np.where(has_target, base.prio, base.prio + 100)
@@ -319,7 +326,7 @@ def _compute(f: pd.DataFrame, shares: pd.DataFrame, year: int, m: int, basis: st
     code = np.where(missing, "missing", code)
     code = np.where(excluded & ~status_only, "excluded", code)
     f["status_code"] = code
-    f["status"] = [STATUS[c] for c in code]
+    f["status"] = pd.Series(code, index=f.index).map(STATUS)
     f["conditions"] = conditions
     f["note"] = np.where(missing & ~excluded, "本期未报送（不按 0 计）", note)
     f["rank"], f["rank_of"] = _ranks(f)

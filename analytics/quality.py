@@ -846,8 +846,18 @@ def check(year: int, period: int | None = None, path: PathLike = None,
           settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """The flags of ``year`` for periods ≤ ``period`` (default latest), each with its
     verification status (已核实 by whom, when, comment). Columns: :data:`FLAG_COLUMNS`."""
+    key = json.dumps([int(year), period, list(settings.overrides), sorted(settings.disabled)])
     with db.connect(path) as con:
-        return _join_reviews(con, compute(con, year, period, settings))
+        kept = db.cached_frame(con, "quality", key, lambda: _to_parquet_safe(compute(con, year, period, settings)))
+        return _join_reviews(con, _from_parquet_safe(kept))
+
+
+def _to_parquet_safe(flags: pd.DataFrame) -> pd.DataFrame:
+    return flags.assign(numbers=[json.dumps(n, ensure_ascii=False, default=str) for n in flags.numbers])
+
+
+def _from_parquet_safe(flags: pd.DataFrame) -> pd.DataFrame:
+    return flags.assign(numbers=json.loads("[" + ",".join(flags.numbers) + "]"))  # one parse, not one per flag
 
 
 def open_flags(year: int, period: int, path: PathLike = None) -> pd.DataFrame:

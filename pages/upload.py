@@ -118,6 +118,9 @@ if upload is not None:
             if save and report.status in ("stored", "partial") and report.mapping_signature:
                 mappings.save(report.mapping_signature, mapping or {}, state.actor())
             st.session_state.upload_report = report.to_dict()
+            if report.status in ("stored", "partial"):
+                bar.progress(1.0, text="正在更新进度差距与数据质量结果（领导打开页面时无需再等）…")
+                data.warm()
         except AnalyticsError as e:
             st.session_state.upload_report = None
             st.error(str(e))

@@ -167,6 +167,10 @@ def test_analyst_can_upload_through_the_page(app_db):
     assert not at.exception
     assert uploads(app_db) == before + 1
     assert audit(app_db)[-1] == ("analyst", "upload")
+    # the upload computed what leaders open first, kept for the new data version: the next
+    # viewer's gap table and quality flags are read back (compute functions not called)
+    kept = sorted(p.name.split("-")[0] for p in Path(str(app_db) + ".derived").glob("*.parquet"))
+    assert kept == ["gap", "quality"], kept
 
 
 def test_admin_pages(app_db):

@@ -309,6 +309,31 @@ def test_flag_keys_are_stable_across_runs(tmp_path):
     assert a.flag_key.tolist() == b.flag_key.tolist() == ["cum_decrease|C01|A|2026|9|ytd"]
 
 
+
+def test_kept_result_equals_a_fresh_run_and_any_write_invalidates_it(tmp_path, monkeypatch):
+    """check() keeps its result beside the database by data version: the second call reads it
+    back (compute not called) and equals a fresh computation; after a write (here: a new value
+    that turns the decrease into an upward revision) the next call recomputes and sees the new data."""
+    path = make_db(tmp_path / "k.duckdb", series("C01", "A", {8: 100, 9: 90}))
+    with db.connect(path) as con:
+        fresh = quality._join_reviews(con, quality.compute(con, YEAR, None))
+    first = quality.check(YEAR, None, path)
+    calls = []
+    real = quality.compute
+    monkeypatch.setattr(quality, "compute", lambda *a, **k: calls.append(a) or real(*a, **k))
+    again = quality.check(YEAR, None, path)
+    assert calls == []  # read back, not recomputed
+    for got in (first, again):
+        pd.testing.assert_frame_equal(got, fresh, check_dtype=False)
+    assert again.numbers.iloc[0] == fresh.numbers.iloc[0] and isinstance(again.numbers.iloc[0], dict)
+    assert quality.check(YEAR, None, path, quality.Settings.of(disabled=["cum_decrease"])).empty  # settings are part of the key
+    with db.connect(path) as con:  # a corrected value, written straight into the tables (no version bump)
+        con.execute("INSERT INTO uploads VALUES (2, 'fix.csv', 'x', 'long', 'u', now()::TIMESTAMP, 0, 0, 0, 'stored', '', NULL)")
+        con.execute("INSERT INTO observations VALUES (2026, 9, 'C01', 'A', 'ytd', 100, false, 2, 2)")
+    assert quality.check(YEAR, None, path).rule.tolist() == ["revision_up"]  # the decrease is gone
+    assert len(calls) == 2  # other settings, then after the write
+
+
 # ====================================================================== the demo's deliberate problems
 
 EXPECTED_DEMO = {  # DEMO_FAULTS / DEMO_REVISIONS → the rule that must report it

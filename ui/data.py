@@ -249,6 +249,18 @@ def open_flags(year: int, period: int) -> pd.DataFrame:
     return flags[["unit_id", "indicator_id", "period", "rule", "severity"]].reset_index(drop=True)
 
 
+
+def warm() -> None:
+    """After a write: compute what leaders open first — the gap table and the data-quality
+    flags of the default selection (latest year, its latest period) — so the first viewer
+    after an upload reads kept results instead of waiting for the computation."""
+    years = catalog()["years"]
+    if years:
+        year = max(years)
+        period = max(years[year])
+        gap(year, period)
+        quality_flags(year, period)
+
 # ---------------------------------------------------------------- managing the year's data (analytics/library.py)
 
 @st.cache_data(show_spinner=False, max_entries=8)
