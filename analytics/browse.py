@@ -29,8 +29,11 @@ def resolve(kind: str, ref: str | None, path: PathLike = None) -> str | None:
 def catalog(path: PathLike = None) -> dict:
     """Years and periods with values, units and indicators — for selectors and the CLI default."""
     with db.connect(path) as con:
+        # the (year, period) pairs of current_observations, without its window: a pair has a
+        # current value exactly when some upload not withdrawn holds one
         periods = con.execute("""SELECT year, max(period) AS latest, list(DISTINCT period ORDER BY period) AS periods
-                                 FROM current_observations GROUP BY year ORDER BY year""").df()
+                                 FROM observations JOIN uploads USING (upload_id) WHERE status <> 'withdrawn'
+                                 GROUP BY year ORDER BY year""").df()
         units = con.execute("""SELECT unit_id, name, level, parent_id, peer_group, is_home FROM units
                                ORDER BY CASE level WHEN 'city' THEN 0 WHEN 'county' THEN 1
                                WHEN 'township' THEN 2 ELSE 3 END, unit_id""").df()

@@ -21,7 +21,7 @@ from . import bulk, db, locks, mappings, quality, validate
 from .errors import Actor, AnalyticsError, DatabaseLocked, DuplicateUpload, IngestError, PermissionDenied, Problem
 from .layouts import RECORD_COLUMNS, TOTAL_NAMES, Shape, analyse, apply_mapping, ledger, records
 from .parse import clean_text, conversion_factor, infer_kind, infer_level, parse_measure, parse_number
-from .readers import Table, read_table, refuse_uncached
+from .readers import Table, read_table, refuse_uncached, upload_name
 from .roles import require
 
 LONG_HEADER = ["年份", "期间", "单位", "指标", "计量单位", "口径", "目标值", "数值"]
@@ -252,8 +252,8 @@ def _check_records(con, shape: Shape, opts: IngestOptions, report: IngestReport,
         raw_of.update({name: by_clean[name] for name in unknown})
         if unknown and not opts.create_missing:
             first = db.one(con, _FIRST_OF[fld], [[v for name in unknown for v in raw_of[name]]])
-            raise IngestError(f"未知{label}名称 {len(unknown)} 个：{'、'.join(unknown[:20])}"
-                              f"{' 等' if len(unknown) > 20 else ''}。请先在{label}库中添加，或勾选/使用 --create-missing 自动创建",
+            raise IngestError(f"未知{label}名称 {len(unknown)} 个：{_listed(unknown)}"
+                              f"。请先在{label}库中添加，或勾选/使用 --create-missing 自动创建",
                               report.file, first[0] if first else None, key_label.get(fld, first[1] if first else None))
         created["units" if fld == "unit" else "indicators"] = unknown
     for name in created["units"]:
@@ -271,6 +271,12 @@ def _check_records(con, shape: Shape, opts: IngestOptions, report: IngestReport,
     checked = validate.check(con, report.file, key_label, opts.year, opts.period, row_errors, opts.accept_partial)
     new_refs = {"units": [(units[n], n, infer_level(n)) for n in created["units"]], "indicators": new_indicators}
     return checked, new_refs
+
+
+def _listed(names: list[str], limit: int = 20, width: int = 30) -> str:
+    """Names for a message: the first ``limit``, each cut at ``width`` characters."""
+    shown = [n if len(n) <= width else f"{n[:width]}…（共 {len(n):,} 个字符）" for n in names[:limit]]
+    return "、".join(shown) + (" 等" if len(names) > limit else "")
 
 
 _FIRST_OF = {  # the first record naming one of the given raw names (a list parameter)
@@ -352,7 +358,7 @@ def _prepare_ledger(con, table: Table, shape: Shape, opts: IngestOptions, report
     units, _, _ = _reference_names(con)
     unknown = sorted(set(text.get("unit", pd.Series(dtype=str))) - set(units) - {""})
     if unknown and not opts.create_missing:
-        raise IngestError(f"未知单位名称 {len(unknown)} 个：{'、'.join(unknown)}。请先在单位库中添加，或使用 --create-missing",
+        raise IngestError(f"未知单位名称 {len(unknown)} 个：{_listed(unknown)}。请先在单位库中添加，或使用 --create-missing",
                           table.file, int(text.row.iloc[0]), found["unit"].label)
     units.update({n: f"U-{hashlib.sha1(n.encode()).hexdigest()[:8]}" for n in unknown})
     for fld in ("plan_investment", "completed"):  # amounts → 万元
@@ -446,6 +452,9 @@ def preview(data: bytes, file: str, options: IngestOptions | None = None,
     """What ingest would do, without storing: encoding, sheets, layout, header, what each
     column is taken to be, year/period/unit from captions, and the first records."""
     opts = options or IngestOptions()
+    file, bad_name = upload_name(file)
+    if bad_name:
+        raise IngestError(bad_name, file)
     table = read_table(data, file, opts.sheet, head=HEAD_ROWS)
     out = {"file": file, "encoding": table.encoding, "sheet": table.sheet, "sheets": table.sheets}
     reference = detect_reference(table)
@@ -466,8 +475,11 @@ def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | 
     require(actor, "upload")
     opts = options or IngestOptions()
     step = on_progress or (lambda stage, fraction: None)
+    file, bad_name = upload_name(file)  # the last path component; control characters refused
     report = IngestReport(file=file, sha256=hashlib.sha256(data).hexdigest())
     try:
+        if bad_name:
+            raise IngestError(bad_name, file)
         step("解码与读取", 0.05)
         table = read_table(data, file, opts.sheet, head=HEAD_ROWS)
         report.encoding, report.sheet = table.encoding, table.sheet

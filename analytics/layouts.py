@@ -241,6 +241,7 @@ def analyse(table: Table, unit_names: set[str] | None = None) -> Shape:
         if col.role == "unit_or_uom":  # '单位' holds either the responsible unit or 亿元/万元/%
             cells = {clean_text(c[col.index]) for _, c in body[:200] if col.index < len(c)} - {""}
             col.role = "uom" if cells and cells <= UOM_VALUES else "unit"
+    _refuse_duplicate_columns(table, header_rows, columns)
     roles = {c.role for c in columns}
     values = [c for c in columns if c.role in ("value", "target")]
     if "project" in roles:
@@ -260,6 +261,30 @@ def analyse(table: Table, unit_names: set[str] | None = None) -> Shape:
     if not values:
         raise IngestError("表头中没有数值列（如「数值」「1-9月累计」「全年目标」）", table.file, table.rows[header_rows[0]][0])
     return Shape(layout, header_rows, columns, ctx)
+
+
+_KEY_ROLES = {"indicator": "指标", "unit": "单位", "uom": "计量单位", "year": "年份", "period": "期间", "measure": "口径",
+              "project": "项目名称"}
+
+
+def _refuse_duplicate_columns(table: Table, header_rows: list[int], columns: list[Column]) -> None:
+    """Two columns with the same header (two 数值), or two columns both taken as the unit, the
+    year…: which one holds the data is a guess (the records would use the last one), so the
+    file is refused naming both."""
+    seen: dict[tuple, Column] = {}
+    for col in columns:
+        if col.role in _KEY_ROLES:
+            key: tuple = (col.role,)
+        elif col.role in ("value", "target"):
+            key = (col.role, col.label)
+        else:
+            continue
+        first = seen.setdefault(key, col)
+        if first is not col:
+            what = (f"表头「{col.label}」出现了两次" if first.label == col.label
+                    else f"「{first.label}」和「{col.label}」两列都是{_KEY_ROLES[col.role]}列")
+            raise IngestError(f"{what}（第 {first.index + 1}、{col.index + 1} 列），无法确定用哪一列；"
+                              "请删除或改名重复的列后再上传", table.file, table.rows[header_rows[0]][0], col.label)
 
 
 def apply_mapping(shape: Shape, mapping: dict | None, file: str = "") -> Shape:

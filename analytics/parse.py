@@ -11,9 +11,14 @@ import unicodedata
 from dataclasses import dataclass
 
 NO_VALUE = frozenset({"", "-", "--", "—", "——", "–", "/", "－", "…", "...", "无"})  # NFKC turns … into ...
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00a0\u3000"), " ")
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# Zero-width characters are deleted (invisible: "清\u200b河县" is 清河县, not "清 河县"); no-break
+# and ideographic spaces are spaces.
+_ZERO_WIDTH = {**dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None),
+               **dict.fromkeys(map(ord, "\u00a0\u3000"), " ")}
+# ASCII digits only (re.ASCII): full-width digits are ASCII after NFKC, but Arabic-Indic or
+# Devanagari digits would otherwise pass \d and float() and be read as a number.
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$", re.ASCII)
+_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 
 
 def clean_text(cell: object) -> str:
@@ -49,11 +54,17 @@ def parse_number(cell: object) -> Number:
     if _THOUSANDS.match(text):
         text = text.replace(",", "")
     if not _PLAIN.match(text):
-        return Number(None, approx, f"「{clean_text(cell)}」不是数字")
+        return Number(None, approx, f"「{_quoted(cell)}」不是数字")
     value = float(text)
     if not math.isfinite(value):
-        return Number(None, approx, f"「{clean_text(cell)}」不是有限数值")
+        return Number(None, approx, f"「{_quoted(cell)}」不是有限数值")
     return Number(value, approx)
+
+
+def _quoted(cell: object, width: int = 40) -> str:
+    """A cell's text as quoted in a message: a huge cell is cut, with its length."""
+    text = clean_text(cell)
+    return text if len(text) <= width else f"{text[:width]}…（共 {len(text):,} 个字符）"
 
 
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
@@ -143,11 +154,13 @@ def infer_level(name: str) -> str:
     return "department"
 
 
-_CELL_UNIT = re.compile(r"^(.*?\d)\s*(万亿元|亿元|万元|元|亿美元|万美元|美元|万人|人|万亩|亩|个|家|户|件|起|项)$")
+_CELL_UNIT = re.compile(r"^(.*?\d)\s*(万亿元|亿元|万元|元|亿美元|万美元|美元|万人|人|万亩|亩|个|家|户|件|起|项|%)$")
 
 
 def split_unit(cell: object) -> tuple[str, str | None]:
-    """'1万亿元' → ('1', '万亿元'); '3.5' → ('3.5', None): a unit written in the cell."""
+    """'1万亿元' → ('1', '万亿元'); '85%' → ('85', '%'); '3.5' → ('3.5', None): a unit written
+    in the cell. A '%' is a unit too, so "85%" in an amount column (亿元) is refused as a unit
+    mismatch, never stored as 85 亿元; growth and completion columns take it as it is."""
     text = clean_text(cell).replace(" ", "")
     m = _CELL_UNIT.match(text)
     return (m.group(1), m.group(2)) if m else (text, None)

@@ -8,13 +8,63 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 
 from .errors import IngestError
 
 MAX_BYTES = 200 * 1024 * 1024
-_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_BOM_NAMES = {"utf-8-sig": "UTF-8 (BOM)", "utf-16": "UTF-16", "utf-32": "UTF-32"}
+# Formats recognised by their first bytes: named in the refusal, instead of a guess at an encoding.
+_MAGIC = (
+    (b"%PDF-", "PDF 文档"), (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "旧版 Excel（.xls）或加密的 Office 文件"),
+    (b"PK\x05\x06", "空的压缩包"), (b"\x89PNG", "PNG 图片"), (b"\xff\xd8\xff", "JPEG 图片"), (b"GIF8", "GIF 图片"),
+    (b"\x1f\x8b", "gzip 压缩文件"), (b"7z\xbc\xaf\x27\x1c", "7z 压缩包"), (b"Rar!\x1a\x07", "RAR 压缩包"),
+    (b"\x7fELF", "可执行程序"), (b"MZ\x90\x00", "Windows 可执行程序"),
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never in a text table (tab, CR, LF are)
+_NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # + direction overrides
+MAX_NAME = 255
+
+
+def upload_name(name: str) -> tuple[str, str | None]:
+    """(the name a file is known by, why that name is refused or None). Only the last path
+    component is kept: a browser sends no more, and a folder in the name ("../../etc/x.csv",
+    "C:\\x\\2024\\报表.csv") says nothing about the table (nor lends it a year). Control
+    characters (NUL, line breaks) and text-direction overrides are refused, shown escaped."""
+    base = re.split(r"[\\/]", name)[-1]
+    shown = _NAME_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", base)
+    if shown != base:
+        return shown, "文件名含有控制字符（如 NUL、换行或改变文字方向的字符），请重命名后再上传"
+    if not base.strip(" ."):
+        return name.strip() or "（无文件名）", "文件名无效（为空或只有路径），请重命名后再上传"
+    if len(base) > MAX_NAME:
+        return base[:60] + "…", f"文件名过长（{len(base):,} 个字符，上限 {MAX_NAME}），请重命名后再上传"
+    return base, None
+
+
+def _line_of(text: str, index: int) -> int:
+    """1-based line of a character offset (CRLF, LF and a lone CR each end a line)."""
+    prefix = text[:index]
+    return prefix.count("\n") + prefix.count("\r") - prefix.count("\r\n") + 1
+
+
+def _not_a_table(data: bytes, file: str) -> None:
+    """Refuse, naming what it is, a file whose first bytes say it is no table: a PDF, an old
+    .xls, an image, an archive, a web page saved as .xls."""
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            hint = ("请在 Excel/WPS 中打开后另存为 .xlsx（不设密码）再上传" if "Excel" in what
+                    else "请上传 CSV 或 Excel（.xlsx）表格")
+            raise IngestError(f"文件内容是{what}（二进制），不是 CSV 或 Excel（.xlsx）表格；{hint}", file)
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<table")) or (
+            head.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in head):
+        raise IngestError("文件内容是网页（HTML）或 XML 表格（常见于系统导出的“.xls”），不是 CSV 或 .xlsx 工作簿；"
+                          "请在 Excel/WPS 中打开后另存为 .xlsx 再上传", file)
 
 
 @dataclass
@@ -48,15 +98,15 @@ def _mixed_line(data: bytes) -> int | None:
     """The first line whose encoding differs from the others' (some lines strict UTF-8 with
     Chinese, others not) — a file pasted together from two sources."""
     utf8_line = other_line = None
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        if max(line, default=0) < 0x80:
+    # one lenient decode of the whole file (a line break is never inside a UTF-8 sequence, so
+    # each line decodes as it would alone): a line holding U+FFFD is not UTF-8
+    for number, line in enumerate(data.decode("utf-8", errors="replace").split("\n"), start=1):
+        if line.isascii():
             continue
-        try:
-            text = line.decode("utf-8")
-            if sum(ord(ch) > 0x7F for ch in text) >= 2 and utf8_line is None:
-                utf8_line = number
-        except UnicodeDecodeError:
+        if "\ufffd" in line:
             other_line = other_line or number
+        elif utf8_line is None and sum(not ch.isascii() for ch in line) >= 2:
+            utf8_line = number
         if utf8_line and other_line:
             return max(utf8_line, other_line)
     return None
@@ -68,19 +118,26 @@ def decode(data: bytes, file: str) -> tuple[str, str]:
     for bom, enc in _BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(enc), {"utf-8-sig": "UTF-8 (BOM)"}.get(enc, "UTF-16")
+                return data.decode(enc), _BOM_NAMES[enc]
             except UnicodeDecodeError as e:
-                raise IngestError(f"文件以 {enc} 标记开头，但第 {e.start} 字节处无法按该编码解码；"
-                                  "请在 Excel/WPS 中另存为“CSV UTF-8”后重新上传", file) from None
+                line = data[len(bom):len(bom) + e.start].count(b"\n") + 1 if enc == "utf-8-sig" else None
+                why = "可能是 GBK 等编码的内容前加了标记" if enc == "utf-8-sig" else "文件可能被截断或已损坏"
+                raise IngestError(f"文件以 {_BOM_NAMES[enc]} 标记开头，但内容不是该编码（{why}）；"
+                                  "请在 Excel/WPS 中另存为“CSV UTF-8”后重新上传", file, line) from None
     if b"\x00" in data[:4096]:
-        for enc in ("utf-16-le", "utf-16-be"):  # UTF-16 without a byte-order mark
+        head = data[:4096]  # UTF-16 without a byte-order mark: ASCII puts its zero byte second (LE) or first (BE)
+        order = ("utf-16-be", "utf-16-le") if head[0::2].count(0) > head[1::2].count(0) else ("utf-16-le", "utf-16-be")
+        for enc in order:
             try:
                 text = data.decode(enc)
             except UnicodeDecodeError:
                 continue
-            if text and not any(ord(ch) < 32 and ch not in "\t\r\n" for ch in text[:4096]):
+            start = text[:4096]  # a table has line breaks; other bytes read as UTF-16 give none
+            if ("\n" in start or "\r" in start) and not any(ord(ch) < 32 and ch not in "\t\r\n" for ch in start):
                 return text, "UTF-16"
-        raise IngestError("文件含有二进制内容，不是文本表格（CSV）；若是 Excel 文件请使用 .xlsx 扩展名上传", file)
+        controls = sum(head.count(b) for b in (*range(9), *range(14, 32)))
+        if controls > max(2, len(head) // 100):  # a stray NUL in a text is refused below, naming its line
+            raise IngestError("文件含有二进制内容，不是文本表格（CSV）；若是 Excel 文件请使用 .xlsx 扩展名上传", file)
     try:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
@@ -127,8 +184,24 @@ def read_csv_text(text: str, file: str, encoding: str, head: int | None = None) 
         if "field larger than field limit" in str(e):
             raise IngestError(f"有单元格超过 {csv.field_size_limit() // 1024:,} KB（单元格内容过大，或引号不成对使大段文字"
                               "被当成一个单元格），已拒绝", file, start) from None
-        raise IngestError(f"CSV 格式错误（{e}），请检查引号是否成对", file, start) from None
-    return Table(file, rows, encoding, text=text, delimiter=delimiter, complete=complete)
+        raise IngestError("CSV 格式错误：从这一行起无法解析，请检查引号是否成对", file, start) from None
+    if complete and rows and any("\n" in c or "\r" in c for c in rows[-1][1]):
+        _refuse_open_quote(text, rows[-1][0], delimiter, file)
+    return _refuse_wide(Table(file, rows, encoding, text=text, delimiter=delimiter, complete=complete))
+
+
+def _refuse_open_quote(text: str, line: int, delimiter: str, file: str) -> None:
+    """A quote opened and never closed swallows every later line into one cell, silently (the
+    csv module ends the cell at the end of the file): the last record, when it spans lines,
+    is parsed again strictly from its first line."""
+    lines = io.StringIO(text, newline="")
+    offset = sum(len(lines.readline()) for _ in range(line - 1))
+    try:
+        for _ in csv.reader(io.StringIO(text[offset:], newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error:
+        raise IngestError("从这一行起引号不成对：其后直到文件末尾的内容都会被读成一个单元格，已拒绝；"
+                          "请检查该行的双引号", file, line) from None
 
 
 def _cell_text(value: object) -> str:
@@ -141,6 +214,20 @@ def _cell_text(value: object) -> str:
 
 MAX_UNZIPPED = 300 * 1024 * 1024
 MAX_RATIO = 200
+MAX_MEMBERS = 2000  # a workbook has tens of parts; hundreds with many sheets or pictures
+MAX_CELLS = 2_000_000  # rows × columns of the area read from one sheet
+MAX_CELL_CHARS = 32_767  # Excel's own limit for the text of one cell
+MAX_COLUMNS = 1000  # the widest bureau tables (months × measures, counties × measures) have a few hundred
+
+
+def _refuse_wide(table: Table) -> Table:
+    """A row of more than MAX_COLUMNS cells is no statistics table (a wrong delimiter, a stray
+    cell far to the right): refused at once, before every header cell is classified."""
+    for number, cells in table.rows:
+        if len(cells) > MAX_COLUMNS:
+            raise IngestError(f"该行有 {len(cells):,} 列，超过 {MAX_COLUMNS:,} 列的上限（统计报表不会这么宽）；"
+                              "请检查分隔符，或删除多余的列后再上传", table.file, number)
+    return table
 
 
 def _check_zip(data: bytes, file: str) -> None:
@@ -149,34 +236,75 @@ def _check_zip(data: bytes, file: str) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
             names = {i.filename for i in infos}
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise IngestError(f"文件已损坏或被截断，无法作为 Excel 工作簿打开（{e}）", file) from None
-    if "xl/workbook.xml" not in names:
-        raise IngestError("这是一个压缩包，但不是 Excel（.xlsx）工作簿", file)
-    total = sum(i.file_size for i in infos)
-    if total > MAX_UNZIPPED or total > MAX_RATIO * max(len(data), 1) + 50 * 1024 * 1024:
-        raise IngestError(f"工作簿解压后达 {total / 1e6:,.0f} MB（压缩包仅 {len(data) / 1e6:,.1f} MB），"
-                          "疑似压缩炸弹，已拒绝", file)
+            if len(infos) > MAX_MEMBERS:
+                raise IngestError(f"压缩包内有 {len(infos):,} 个文件（正常的工作簿只有几十个），疑似恶意构造，已拒绝", file)
+            if "xl/workbook.xml" not in names:
+                if "mimetype" in names and z.read("mimetype").startswith(b"application/vnd.oasis.opendocument"):
+                    raise IngestError("这是 OpenDocument 文档（.ods 等），不是 Excel（.xlsx）工作簿；"
+                                      "请在 WPS/Excel 中另存为 .xlsx 后上传", file)
+                raise IngestError("这是一个压缩包，但不是 Excel（.xlsx）工作簿", file)
+            total = sum(i.file_size for i in infos)
+            if total > MAX_UNZIPPED or total > MAX_RATIO * max(len(data), 1) + 50 * 1024 * 1024:
+                raise IngestError(f"工作簿解压后达 {total / 1e6:,.0f} MB（压缩包仅 {len(data) / 1e6:,.1f} MB），"
+                                  "疑似压缩炸弹，已拒绝", file)
+            if any(i.flag_bits & 0x1 for i in infos):
+                raise IngestError("工作簿的内容已加密（设置了密码），无法读取；请取消密码后另存为 .xlsx 再上传", file)
+            if any(n.lower().endswith("vbaproject.bin") for n in names):
+                raise IngestError("工作簿含有宏（VBA 代码），为安全起见不读取；请在 Excel/WPS 中另存为不含宏的 .xlsx"
+                                  "（Excel 本身也不会打开改了扩展名的含宏工作簿）", file)
+            for info in infos:  # no workbook declares a DTD: entity expansion and external entities are attacks
+                if info.filename.endswith((".xml", ".rels")):
+                    with z.open(info) as f:
+                        head = f.read(65536)
+                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                        raise IngestError(f"工作簿中的「{info.filename[:60]}」含有 DTD/实体声明（正常的 Excel 文件不会有），"
+                                          "疑似恶意构造，已拒绝", file)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError):
+        raise IngestError("文件已损坏或被截断，无法作为 Excel 工作簿打开", file) from None
 
 
 def _load(data: bytes, file: str, formulas: bool):
     import openpyxl
     try:
         return openpyxl.load_workbook(io.BytesIO(data), data_only=not formulas)
-    except Exception as e:  # openpyxl raises many types for broken files
-        raise IngestError(f"不是有效的 Excel（.xlsx）工作簿：{type(e).__name__}: {str(e)[:200]}", file) from None
+    except Exception:  # openpyxl raises many types for broken files; their (English) text is no help here
+        raise IngestError("不是有效的 Excel（.xlsx）工作簿：内容已损坏或不符合格式，无法读取；"
+                          "请在 Excel/WPS 中打开后另存为 .xlsx 再上传", file) from None
 
 
 def sheet_list(data: bytes, file: str) -> list[dict]:
     """Every sheet with its state (visible/hidden/veryHidden) and size, for the upload page."""
+    file = upload_name(file)[0]
     _check_zip(data, file)
     wb = _load(data, file, formulas=False)
     return [{"name": ws.title, "state": ws.sheet_state, "rows": ws.max_row if ws.max_row > 1 or ws["A1"].value else 0}
             for ws in wb.worksheets]
 
 
+def _cells(ws) -> list:
+    """The cells the sheet's XML defines with a value (openpyxl keeps them in ``_cells``; its
+    public iterators walk the whole rectangle up to the farthest cell: A1 and XFD1048576 would
+    be 17 billion cells)."""
+    return [c for c in ws._cells.values() if c.value is not None and str(c.value).strip()]
+
+
 def _is_empty(ws) -> bool:
-    return not any(v is not None and str(v).strip() for row in ws.iter_rows(values_only=True) for v in row)
+    return not _cells(ws)
+
+
+def _extent(ws, file: str) -> tuple[int, int]:
+    """(rows, columns) of the area holding values; refused beyond MAX_CELLS."""
+    cells = _cells(ws)
+    rows, cols = max((c.row for c in cells), default=0), max((c.column for c in cells), default=0)
+    if cols > MAX_COLUMNS:
+        far = max(cells, key=lambda c: c.column)
+        raise IngestError(f"工作表「{ws.title}」有单元格远在第 {cols:,} 列（{far.coordinate}），超过 {MAX_COLUMNS:,} 列的上限"
+                          "（统计报表不会这么宽）；请删除多余的列后另存再上传", file, far.row)
+    if rows * cols > MAX_CELLS:
+        far = max(cells, key=lambda c: (c.row, c.column) if rows > cols else (c.column, c.row))
+        raise IngestError(f"工作表「{ws.title}」的数据区域达 {rows:,} 行 × {cols:,} 列（最远的单元格 {far.coordinate}），"
+                          f"超过 {MAX_CELLS:,} 个单元格的上限；请删除多余的行列后另存再上传", file, far.row)
+    return rows, cols
 
 
 def read_xlsx(data: bytes, file: str, sheet: str | None = None) -> Table:
@@ -202,13 +330,19 @@ def read_xlsx(data: bytes, file: str, sheet: str | None = None) -> Table:
             raise IngestError("没有含数据的可见工作表" + (f"；隐藏工作表「{'、'.join(hidden)}」含有数据，如需读取请选择该工作表"
                                                      if hidden else "") + f"（工作表：{listing}）", file)
         ws_f = visible[0]
+    n_rows, n_cols = _extent(ws_f, file)
     ws_v = _load(data, file, formulas=False)[ws_f.title]
-    grid = [list(r) for r in ws_v.iter_rows(values_only=True)]
-    uncached = [(cell.row, cell.column, cell.coordinate, cell.value) for row in ws_f.iter_rows() for cell in row
-                if isinstance(cell.value, str) and cell.value.startswith("=") and grid[cell.row - 1][cell.column - 1] is None]
+    grid = [list(r) for r in ws_v.iter_rows(min_row=1, max_row=n_rows, min_col=1, max_col=n_cols, values_only=True)]
+    for cell in ws_v._cells.values():
+        if isinstance(cell.value, str) and len(cell.value) > MAX_CELL_CHARS:
+            raise IngestError(f"单元格 {cell.coordinate} 有 {len(cell.value):,} 个字符，超过 Excel 单元格的上限 "
+                              f"{MAX_CELL_CHARS:,}（单元格内容过大），已拒绝", file, cell.row)
+    uncached = sorted((cell.row, cell.column, cell.coordinate, cell.value) for cell in _cells(ws_f)
+                      if isinstance(cell.value, str) and cell.value.startswith("=")
+                      and grid[cell.row - 1][cell.column - 1] is None)
     rows = [(r, [_cell_text(v) for v in values]) for r, values in enumerate(grid, start=1)]
     merged = [(m.min_row, m.min_col, m.max_row, m.max_col) for m in ws_f.merged_cells.ranges]
-    return Table(file, rows, "xlsx", ws_f.title, list(states), merged, uncached)
+    return _refuse_wide(Table(file, rows, "xlsx", ws_f.title, list(states), merged, uncached))
 
 
 def read_table(data: bytes, file: str, sheet: str | None = None, head: int | None = None) -> Table:
@@ -220,7 +354,14 @@ def read_table(data: bytes, file: str, sheet: str | None = None, head: int | Non
         raise IngestError(f"文件过大（{len(data) / 1e6:,.0f} MB，上限 {MAX_BYTES / 1e6:,.0f} MB）", file)
     if data[:4] == b"PK\x03\x04":
         return read_xlsx(data, file, sheet)
+    _not_a_table(data, file)
     if file.lower().endswith((".xlsx", ".xlsm", ".xls")):
         raise IngestError("扩展名是 Excel，但内容不是 .xlsx 工作簿（旧版 .xls 请另存为 .xlsx）", file)
     text, encoding = decode(data, file)
+    if text.endswith("\x1a"):  # the end-of-file mark of old DOS exports
+        text = text[:-1]
+    bad = _CONTROL.search(text)
+    if bad:
+        raise IngestError(f"含有控制字符 U+{ord(bad.group()):04X}（正常的文本表格中不会出现），文件可能已损坏；"
+                          "请在 Excel/WPS 中打开后另存为“CSV UTF-8”再上传", file, _line_of(text, bad.start()))
     return read_csv_text(text, file, encoding, head)

@@ -69,7 +69,7 @@ def build_lookups(con, units: dict[str, str], indicators: dict[str, dict]) -> No
         rows.append((v, rec["indicator_id"], rec["kind"], rec["unit_of_measure"] or "") if rec else (v, None, None, None))
     _table(con, "_inds", rows)
     odd = [r[0] for r in con.execute(
-        "SELECT DISTINCT text FROM _recs WHERE NOT coalesce(isfinite(TRY_CAST(text AS DOUBLE)), false)").fetchall()]
+        "SELECT DISTINCT text FROM _recs WHERE NOT coalesce(" + _PLAIN_SQL + ", false)").fetchall()]
     nums = []
     for text in odd:
         number_text, cell_uom = split_unit(text)
@@ -78,7 +78,11 @@ def build_lookups(con, units: dict[str, str], indicators: dict[str, dict]) -> No
     _table(con, "_nums", nums)
 
 
-_NUMBER = "CASE WHEN isfinite(TRY_CAST(r.text AS DOUBLE)) THEN TRY_CAST(r.text AS DOUBLE) ELSE n.value END"
+# a plain number, cast in SQL: the pattern of parse._PLAIN (TRY_CAST alone also takes "1_000", "0x10"…)
+_PLAIN_SQL = (r"(regexp_full_match(text, '\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*')"
+              " AND isfinite(TRY_CAST(text AS DOUBLE)))")
+_NUMBER = ("CASE WHEN " + _PLAIN_SQL.replace("text", "r.text") + " THEN TRY_CAST(r.text AS DOUBLE) ELSE n.value END")
+MAX_MAGNITUDE = 1e15  # in the indicator's own unit: above any county figure (1e15 亿元), far below overflow
 _MEASURE = """CASE WHEN r.measure = '' THEN CASE i.kind WHEN 'cumulative' THEN 'ytd' WHEN 'rate' THEN 'growth_pct'
               WHEN 'ceiling' THEN 'level' WHEN 'milestone' THEN 'done' WHEN 'veto' THEN 'done' END ELSE m.val END"""
 _UNSCALED = "('growth_pct', 'published_completion_pct', 'published_rank', 'done')"
@@ -124,6 +128,9 @@ _CELL_CHECKS = [
     ("coalesce($l_uom, header)", "factor IS NULL AND indicator_id IS NOT NULL AND raw_value IS NOT NULL",
      "'计量单位「' || uom || '」与指标库中的「' || ind_uom || '」不一致且无法换算'"),
     ("header", "kind = 'target' AND value < 0 AND measure IN ('ytd', 'month')", "'目标值为负数'"),
+    ("header", f"raw_value IS NOT NULL AND factor IS NOT NULL AND NOT coalesce(abs(value) < {MAX_MAGNITUDE:.0e}, false)",
+     "'数值 ' || raw_value || CASE WHEN factor <> 1 THEN '（换算后 ' || value || '）' ELSE '' END || "
+     f"' 超出合理范围（绝对值应小于 {MAX_MAGNITUDE:.0e}），请核对是否多写了位数或单位'"),
 ]
 _CHECKS = [
     """SELECT row, header, reason FROM _row_errors""",

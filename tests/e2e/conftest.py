@@ -165,4 +165,4 @@ def run_cli(*args: str) -> tuple[int, object]:
     return proc.returncode, doc
 
 
-__all__ = ["CHROMIUM", "TIMEOUT_MS", "expect", "login", "run_cli", "wait_app"]
+__all__ = ["CHROMIUM", "PlaywrightTimeout", "TIMEOUT_MS", "expect", "login", "run_cli", "wait_app"]
