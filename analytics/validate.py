@@ -81,7 +81,8 @@ def build_lookups(con, units: dict[str, str], indicators: dict[str, dict]) -> No
 # a plain number, cast in SQL: the pattern of parse._PLAIN (TRY_CAST alone also takes "1_000", "0x10"…)
 _PLAIN_SQL = (r"(regexp_full_match(text, '\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*')"
               " AND isfinite(TRY_CAST(text AS DOUBLE)))")
-_NUMBER = ("CASE WHEN " + _PLAIN_SQL.replace("text", "r.text") + " THEN TRY_CAST(r.text AS DOUBLE) ELSE n.value END")
+# every text that is not a plain number has its row in _nums (build_lookups): the rest cast safely
+_NUMBER = "CASE WHEN n.raw IS NULL THEN TRY_CAST(r.text AS DOUBLE) ELSE n.value END"
 MAX_MAGNITUDE = 1e15  # in the indicator's own unit: above any county figure (1e15 亿元), far below overflow
 _MEASURE = """CASE WHEN r.measure = '' THEN CASE i.kind WHEN 'cumulative' THEN 'ytd' WHEN 'rate' THEN 'growth_pct'
               WHEN 'ceiling' THEN 'level' WHEN 'milestone' THEN 'done' WHEN 'veto' THEN 'done' END ELSE m.val END"""
@@ -136,7 +137,8 @@ _CHECKS = [
     """SELECT row, header, reason FROM _row_errors""",
     "SELECT row, c.label, c.reason FROM (SELECT row, unnest(list_filter([" +
     ", ".join(f"CASE WHEN {cond} THEN {{'label': {label}, 'reason': {reason}}} END" for label, cond, reason in _CELL_CHECKS) +
-    "], lambda x: x IS NOT NULL)) AS c FROM _w)",
+    "], lambda x: x IS NOT NULL)) AS c FROM _w WHERE " +
+    " OR ".join(f"coalesce({cond}, false)" for _, cond, _ in _CELL_CHECKS) + ")",  # most rows fail none: no list
     """SELECT row, header, '与第 ' || first || ' 行重复（同一单位、指标、口径' || CASE WHEN kind = 'value' THEN '、期间' ELSE '' END || '）'
        FROM (SELECT row, header, kind, min(row) OVER w AS first, row_number() OVER (w ORDER BY row) AS n
              FROM _w WHERE value IS NOT NULL AND unit_id IS NOT NULL AND indicator_id IS NOT NULL
