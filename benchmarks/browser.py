@@ -1,12 +1,11 @@
-"""cold_render, page_switch and memory_rss, in headless Chromium against real servers.
+"""cold_render and page_switch, in headless Chromium against real servers.
 
 - cold_render: first render of the overview (总览) in a fresh tab of a logged-in browser,
   from navigation start until the page's last element is on screen, ÷ the same for a
   hello-world Streamlit page started the same way (goal ≤ 1.5).
 - page_switch: in-app switch 总览 → 进度差距 (sidebar link click until the new title shows),
   ÷ a switch between two hello pages (goal ≤ 2).
-- memory_rss: the server's resident memory after ``sessions`` browser sessions opened the
-  overview ÷ a bare Streamlit server that opened the same database file (goal ≤ 2).
+(memory_rss is benchmarks/memory.py: 20 sessions cost a browser too much CPU here.)
 
     python benchmarks/browser.py [--quick]
 """
@@ -27,7 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, login, wait_app  # noqa: E402
-from tests.e2e import server as srv  # noqa: E402
 from tests.e2e.server import serve  # noqa: E402
 
 HELLO = textwrap.dedent('''
@@ -41,23 +39,6 @@ HELLO = textwrap.dedent('''
     st.navigation([st.Page(one, title="第一页", url_path="one", default=True),
                    st.Page(two, title="第二页", url_path="two")]).run()
 ''')
-
-BARE = textwrap.dedent('''
-    import os, duckdb, streamlit as st
-    con = duckdb.connect(os.environ["TARGETS_DB"])
-    st.title("数据")
-    st.dataframe(con.execute("SELECT * FROM current_observations LIMIT 1000").df())
-    con.close()
-''')
-
-
-def _rss(pid: int) -> float:
-    """Resident memory of a process (VmRSS from /proc), MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
-
 
 def _time_load(page, url: str, ready: str) -> float:
     t0 = time.perf_counter()
@@ -75,17 +56,15 @@ def _time_switch(page, link: str, ready: str) -> float:
     return time.perf_counter() - t0
 
 
-def run(quick: bool = False, repeat: int | None = None, sessions: int | None = None) -> list[dict]:
+def run(quick: bool = False, repeat: int | None = None) -> list[dict]:
     from playwright.sync_api import sync_playwright
     repeat = repeat or (2 if quick else 5)
-    sessions = sessions or (5 if quick else 20)
     work = Path(tempfile.mkdtemp(prefix="bench_browser_"))
     try:
         from analytics import seed
         db = work / "demo.duckdb"
         seed.ensure_database(db)
         (work / "hello.py").write_text(HELLO, encoding="utf-8")
-        (work / "bare.py").write_text(BARE, encoding="utf-8")
         env = {"TARGETS_DB": str(db), "TARGETS_SECRETS_DIR": str(work / "secrets")}
         out = []
         with sync_playwright() as pw:
@@ -111,16 +90,6 @@ def run(quick: bool = False, repeat: int | None = None, sessions: int | None = N
                 out.append(figure("cold_render", ours_cold, "s", "hello-world Streamlit page, same server start",
                                   hello_cold))
                 out.append(figure("page_switch", ours_switch, "s", "switch between two hello pages", hello_switch))
-                for _ in range(sessions):
-                    _time_load(ctx.new_page(), app_url, "目标任务完成情况")
-                ours_rss = _rss(srv.last_pid())
-            with serve(str(work / "bare.py"), env=env) as bare_url:
-                bpage = ctx.new_page()
-                bpage.goto(bare_url)
-                wait_app(bpage)
-                bare_rss = _rss(srv.last_pid())
-            out.append(figure("memory_rss", ours_rss, "MB", f"bare Streamlit server with the database opened "
-                                                             f"({sessions} sessions on ours)", bare_rss))
             browser.close()
         return out
     finally:

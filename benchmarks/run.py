@@ -24,6 +24,7 @@ SUITE = {
     "projection": ({}, {"n_series": 300, "repeat": 1}),
     "simulation": ({}, {"draws": 2_000, "repeat": 1}),
     "browser": ({}, {"quick": True}),
+    "memory": ({}, {"quick": True}),
 }
 
 

@@ -267,6 +267,47 @@ def test_cli_exits_3_naming_the_holder(small_db, holder):
     assert doc["path"] == str(small_db) and f"PID {holder.pid}" in doc["reason"]
 
 
+STUCK_WRITER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("BEGIN TRANSACTION")
+con.execute("UPDATE meta SET value = value || '' WHERE key = 'data_version'")   # written, never committed
+print("ready", flush=True)
+sys.stdin.read()
+con.execute("ROLLBACK")
+"""
+
+
+@pytest.mark.slow
+def test_cli_ingest_against_a_stuck_writer_exits_3_and_stores_nothing(small_db, tmp_path):
+    """A writer stuck inside a transaction (another process): the CLI upload retries for
+    LOCK_RETRY_SECONDS, then exits 3 with a Chinese message naming that process, and has
+    written nothing — the same file is stored in full once the writer is gone."""
+    upload = tmp_path / "late.csv"
+    upload.write_text(f"{HEADER}\n2026,9,清河县,固定资产投资,亿元,ytd,,101.5\n", encoding="utf-8")
+    before = content(small_db)
+    stuck = subprocess.Popen([sys.executable, "-c", STUCK_WRITER, str(small_db)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert stuck.stdout.readline().strip() == "ready"
+        t0 = time.monotonic()
+        out = subprocess.run([sys.executable, "-m", "analytics", "--db", str(small_db), "ingest", str(upload)],
+                             cwd=ROOT, capture_output=True, text=True, encoding="utf-8", timeout=60)
+        waited = time.monotonic() - t0
+    finally:
+        stuck.stdin.close()
+        stuck.wait(timeout=10)
+    doc = json.loads(out.stdout)
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert doc["error"] == "DatabaseLocked" and f"PID {stuck.pid}" in doc["holder"]
+    assert doc["reason"] == f"数据库文件 {small_db} 正被其他进程占用（{doc['holder']}），请稍后重试"
+    assert waited >= db.LOCK_RETRY_SECONDS                       # it retried before giving up
+    assert content(small_db) == before                           # nothing of the upload, nothing of the stuck writer
+    again = subprocess.run([sys.executable, "-m", "analytics", "--db", str(small_db), "ingest", str(upload)],
+                           cwd=ROOT, capture_output=True, text=True, encoding="utf-8", timeout=60)
+    assert again.returncode == 0 and json.loads(again.stdout)["status"] == "stored", again.stdout
+
+
 # ------------------------------------------------------------------ CLI ingest while the app serves pages
 
 async def _render(url: str) -> list[str]:

@@ -241,12 +241,19 @@ def quality_series(year: int, unit_id: str, indicator_id: str, measure: str | No
     return _quality_series(path, version(path), year, unit_id, indicator_id, measure)
 
 
-def open_flags(year: int, period: int) -> pd.DataFrame:
-    """Unverified flags of exactly ``period`` (unit_id, indicator_id, period, rule, severity) —
-    for the ⚠ marker next to a figure on other pages."""
-    flags = quality_flags(year, period)
+@st.cache_data(show_spinner=False, max_entries=16)
+def _open_flags(path: str, data_version: str, year: int, period: int) -> pd.DataFrame:
+    flags = _quality_flags(path, data_version, year, period)
     flags = flags[(flags.period == period) & ~flags.verified.astype(bool) & flags.unit_id.notna()]
     return flags[["unit_id", "indicator_id", "period", "rule", "severity"]].reset_index(drop=True)
+
+
+def open_flags(year: int, period: int) -> pd.DataFrame:
+    """Unverified flags of exactly ``period`` (unit_id, indicator_id, period, rule, severity) —
+    for the ⚠ marker next to a figure on other pages. Cached on its own: a page run then
+    copies these five columns, not every flag of the year (70 MB at 300 units × 300 indicators)."""
+    path = str(db.db_path())
+    return _open_flags(path, version(path), year, period)
 
 
 
