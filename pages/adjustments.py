@@ -7,7 +7,7 @@ from analytics import library
 from analytics.errors import AnalyticsError
 from analytics.ingest import ADJUSTMENT_KINDS, withdraw_upload
 from ui import data, state
-from ui.text import ADJUSTMENT_KIND_LABELS, ADJUSTMENTS, HONOUR_LEVEL_LABELS, NO_DATA
+from ui.text import ADJUSTMENT_KIND_LABELS, ADJUSTMENTS, HONOUR_LEVEL_LABELS, NO_DATA, labels
 
 actor = state.guard("edit_data")
 st.title(ADJUSTMENTS["title"])
@@ -29,10 +29,10 @@ with st.form("adj_form", clear_on_submit=True):
     points = c4.number_input("分值（正数）", min_value=0.0, value=None, step=0.1, key="adj_points")
     c5, c6, c7 = st.columns([1, 2, 2])
     level = c5.selectbox("荣誉级别", [None, *HONOUR_LEVEL_LABELS], key="adj_level",
-                         format_func=lambda v: "—" if v is None else HONOUR_LEVEL_LABELS[v])
+                         format_func=labels(HONOUR_LEVEL_LABELS, "—"))
     item = c6.text_input("所属事项 / 指标", key="adj_item", help="先进荣誉须填：同一事项获多级荣誉只计最高级别")
     charged = c7.selectbox("转扣县直部门（市扣分必填）", [None, *departments.unit_id], key="adj_charged",
-                           format_func=lambda v: "—" if v is None else names[v])
+                           format_func=labels(names, "—"))
     reason = st.text_input("原因 / 依据", key="adj_reason")
     if st.form_submit_button("录入", type="primary"):
         try:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from analytics import audit
 from ui import state
-from ui.text import AUDIT_ACTIONS, AUDIT_LABELS, NO_DATA
+from ui.text import AUDIT_ACTIONS, AUDIT_LABELS, NO_DATA, labels
 
 state.guard("view_audit")
 st.title("审计日志")
@@ -15,9 +15,9 @@ st.caption("每次写入（上传、撤回、核实预警、修改规则/指标/
 options = audit.choices()
 c1, c2, c3 = st.columns([1, 1, 2])
 user = c1.selectbox("用户", [None] + options["users"], key="audit_user",
-                    format_func=lambda u: "全部用户" if u is None else u)
+                    format_func=labels({}, "全部用户"))
 action = c2.selectbox("操作", [None] + options["actions"], key="audit_action",
-                      format_func=lambda a: "全部操作" if a is None else f"{AUDIT_ACTIONS.get(a, a)}（{a}）")
+                      format_func=labels(AUDIT_ACTIONS, "全部操作", "{label}（{key}）"))
 today = date.today()
 span = c3.date_input("日期范围（含首尾两天）", (today - timedelta(days=30), today), key="audit_dates")
 since, until = (span[0], span[-1]) if isinstance(span, (tuple, list)) and span else (None, None)

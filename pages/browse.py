@@ -2,7 +2,7 @@
 import streamlit as st
 
 from ui import data, state
-from ui.text import FIELD_LABELS, MEASURE_LABELS, NO_DATA, USER_LABELS, period_label
+from ui.text import FIELD_LABELS, MEASURE_LABELS, NO_DATA, USER_LABELS, labels, period_label
 
 state.guard()
 st.title("数据浏览")
@@ -12,7 +12,7 @@ indicators = cat["indicators"]
 names = dict(zip(indicators.indicator_id, indicators.name))
 c1, c2 = st.columns([2, 1])
 indicator = c1.selectbox("指标", [None] + list(indicators.indicator_id), key="browse_indicator",
-                         format_func=lambda i: "全部指标" if i is None else f"{names[i]}（{i}）")
+                         format_func=labels(names, "全部指标", "{label}（{key}）"))
 all_periods = c2.toggle("显示全部期间", key="browse_all_periods", help="关闭时只看侧栏所选期间")
 rows = data.browse(year, None if all_periods else period, unit, indicator)
 

@@ -8,7 +8,7 @@ from analytics.errors import AnalyticsError
 from analytics.ingest import KINDS
 from analytics.parse import MEASURES
 from ui import data, state
-from ui.text import KIND_LABELS, LIBRARY, LIBRARY_LABELS as L, NO_DATA, UPLOAD_STATUS
+from ui.text import KIND_LABELS, LIBRARY, LIBRARY_LABELS as L, NO_DATA, UPLOAD_STATUS, labels, year_label
 
 actor = state.guard("edit_data")
 st.title(LIBRARY["title"])
@@ -65,7 +65,7 @@ with tab_ind:
             "name": st.column_config.TextColumn(L["name"], pinned=True),
             "unit_of_measure": st.column_config.TextColumn(L["unit_of_measure"]),
             "kind": st.column_config.SelectboxColumn(L["kind"], options=list(KINDS), required=True,
-                                                     format_func=lambda k: KIND_LABELS.get(k, k)),
+                                                     format_func=labels(KIND_LABELS)),
             "direction": st.column_config.SelectboxColumn(L["direction"], options=[1, -1], required=True,
                                                           help="1＝越大越好；-1＝越小越好（下降类）"),
             "category": st.column_config.TextColumn(L["category"]),
@@ -119,7 +119,7 @@ with tab_own:
                 if st.button("保存责任人变更", type="primary", key="owners_save"):
                     save(library.save_owners, edited_owners, actor)
         pick = st.selectbox("查看责任人历史", list(indicators.indicator_id), key="owners_history_pick",
-                            format_func=lambda i: f"{i} {indicators.set_index('indicator_id').name.get(i, '')}")
+                            format_func=labels(dict(zip(indicators.indicator_id, indicators.name)), fmt="{key} {label}"))
         hist = data.library("owner_history", pick)
         st.dataframe(hist.drop(columns=["upload_id"]).rename(columns=L | {"indicator": "指标名称", "unit": "单位名称"}),
                      hide_index=True, width="stretch", key="owners_history")
@@ -129,7 +129,7 @@ with tab_tgt:
     options = [known[-1] + 1, *known[::-1]]  # next year too: its targets are imported after the rollover
     chosen = st.session_state.get("year")
     year = st.selectbox("年份", options, index=options.index(chosen) if chosen in options else 1,
-                        key="targets_year", format_func=lambda y: f"{y}年")
+                        key="targets_year", format_func=year_label)
     with st.expander("导入市目标任务分解表（CSV/XLSX：单位×指标，可同时含总量目标和增速目标）"):
         up = st.file_uploader("目标任务分解表", type=["csv", "xlsx"], key="targets_file")
         if up is not None and st.button("校验并导入目标", key="targets_import"):
@@ -155,7 +155,7 @@ with tab_tgt:
         with st.form("target_change"):
             c1, c2, c3, c4 = st.columns([2, 3, 2, 2])
             unit = c1.selectbox("单位", list(units), format_func=units.get, key="tc_unit")
-            ind = c2.selectbox("指标", list(inds), format_func=lambda i: f"{i} {inds[i]}", key="tc_indicator")
+            ind = c2.selectbox("指标", list(inds), format_func=labels(inds, fmt="{key} {label}"), key="tc_indicator")
             measure = c3.selectbox("口径", list(MEASURES), format_func=MEASURES.get, key="tc_measure")
             value = c4.number_input("新目标值", value=None, key="tc_value", format="%.4f")
             reason = st.text_input("调整原因（必填，如调整文件文号）", key="tc_reason")

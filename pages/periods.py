@@ -7,7 +7,7 @@ from analytics import library, locks
 from analytics.errors import AnalyticsError
 from analytics.roles import can
 from ui import data, state
-from ui.text import NO_DATA, PERIODS, period_label
+from ui.text import NO_DATA, PERIODS, period_label, year_label
 
 actor = state.guard("lock_period")
 st.title(PERIODS["title"])
@@ -29,7 +29,7 @@ def run(fn, done: str, *args) -> None:
 years = sorted(data.catalog()["years"], reverse=True) or [pd.Timestamp.now().year]
 with st.form("lock_form"):
     c1, c2, c3 = st.columns([1, 1, 3])
-    year = c1.selectbox("年份", years, key="lock_year", format_func=lambda y: f"{y}年")
+    year = c1.selectbox("年份", years, key="lock_year", format_func=year_label)
     current = st.session_state.get("period") or 12  # default: the period the sidebar shows
     period = c2.selectbox("期间", list(range(12, 0, -1)), index=12 - int(current), key="lock_period",
                           format_func=period_label)
@@ -65,7 +65,7 @@ if can(actor, "init"):
                "新年度已有数据时拒绝。")
     with st.form("rollover_form"):
         c1, c2 = st.columns(2)
-        src = c1.selectbox("上一年度", years, key="roll_from", format_func=lambda y: f"{y}年")
+        src = c1.selectbox("上一年度", years, key="roll_from", format_func=year_label)
         dst = c2.number_input("新年度", 2000, 2100, value=int(years[0]) + 1, step=1, key="roll_to")
         if st.form_submit_button("开始新年度"):
             run(library.rollover, f"已开始 {dst} 年：请导入目标任务分解表", src, dst, actor)

@@ -6,7 +6,7 @@ import streamlit as st
 from analytics import library
 from analytics.errors import AnalyticsError
 from ui import data, state
-from ui.text import RULES
+from ui.text import RULES, year_label
 
 actor = state.guard("edit_rules")
 st.title(RULES["title"])
@@ -18,7 +18,7 @@ known = sorted(data.catalog()["years"]) or [pd.Timestamp.now().year]
 options = [known[-1] + 1, *known[::-1]]
 chosen = st.session_state.get("year")
 year = st.selectbox("适用年度", options, index=options.index(chosen) if chosen in options else 1,
-                    key="rules_year", format_func=lambda y: f"{y}年")
+                    key="rules_year", format_func=year_label)
 current = data.rules_text(year)
 st.caption(f"现行规则文件：{library.rules_file(year).name}")
 text = st.text_area("规则（TOML）", current, height=480, key=f"rules_text_{year}")

@@ -1,4 +1,7 @@
 """Chinese UI strings, kept together (labels of fields, measures, statuses, layouts)."""
+import re
+from functools import partial
+
 from analytics.parse import MEASURES
 
 APP_TITLE = "目标督查分析"
@@ -31,6 +34,35 @@ def period_label(period: int | None) -> str:
     if not period:
         return "全年"
     return "1月" if period == 1 else f"1-{period}月"
+
+
+def year_label(year) -> str:
+    return f"{year}年"
+
+
+def labels(mapping: dict, none: str | None = None, fmt: str = "{label}"):
+    """A selectbox ``format_func``: ``mapping[v]`` (else ``v``) put into ``fmt`` ({label},
+    {key}); ``none`` for None. A partial of this module's function, so a widget keeps only
+    the mapping: a lambda written in a page would keep the page's whole namespace (every
+    frame it built) alive in each session's widget state."""
+    return partial(_label, dict(mapping), none, fmt)
+
+
+def _label(mapping: dict, none: str | None, fmt: str, value) -> str:
+    if value is None and none is not None:
+        return none
+    return fmt.format(label=mapping.get(value, value), key=value)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def md(text) -> str:
+    """Text from a file or a user (a name, a file name, a message quoting a cell) made safe to
+    put inside markdown: every markdown, HTML-entity and Streamlit directive character is
+    backslash-escaped, so ``![x](http://…)``, ``**bold**``, ``:red[x]`` or ``$x$`` show as typed
+    and nothing is loaded or styled. Line breaks become spaces."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()))
 
 # Accounts, login and audit (ui/auth.py, pages/users.py, pages/account.py, pages/audit.py)
 LOGIN = {
