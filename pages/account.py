@@ -5,10 +5,11 @@ from analytics import auth
 from analytics.errors import AnalyticsError
 from analytics.roles import ROLES
 from ui import state
+from ui.text import md
 
 actor = state.guard()
 st.title("我的账户")
-st.markdown(f"**用户名**：{actor.username}　**姓名**：{actor.name or '—'}　**角色**：{ROLES.get(actor.role, actor.role)}")
+st.markdown(f"**用户名**：{md(actor.username)}　**姓名**：{md(actor.name or '—')}　**角色**：{ROLES.get(actor.role, actor.role)}")
 if flash := st.session_state.pop("account_flash", None):
     st.success(flash)
 

@@ -8,7 +8,7 @@ from analytics.errors import AnalyticsError
 from analytics.ingest import KINDS
 from analytics.parse import MEASURES
 from ui import data, state
-from ui.text import KIND_LABELS, LIBRARY, LIBRARY_LABELS as L, NO_DATA, UPLOAD_STATUS, labels, year_label
+from ui.text import KIND_LABELS, LIBRARY, LIBRARY_LABELS as L, NO_DATA, UPLOAD_STATUS, labels, md, year_label
 
 actor = state.guard("edit_data")
 st.title(LIBRARY["title"])
@@ -163,7 +163,7 @@ with tab_tgt:
                 save(library.change_target, year, unit, ind, measure, value, reason, actor)
         hu = st.session_state.get("tc_unit") or next(iter(units))
         hi = st.session_state.get("tc_indicator") or next(iter(inds))
-        st.markdown(f"**目标变更历史：{units.get(hu, hu)} · {inds.get(hi, hi)}**（最新为现行目标）")
+        st.markdown(f"**目标变更历史：{md(units.get(hu, hu))} · {md(inds.get(hi, hi))}**（最新为现行目标）")
         hist = data.library("target_history", year, hu, hi)
         st.dataframe(hist.drop(columns=["upload_id", "withdrawn"]).rename(columns={
             "measure": "口径", "before": "调整前", "target": "目标值", "changed_by": "操作人", "changed_at": "时间",

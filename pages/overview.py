@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics.progress import STATUS, summary
 from ui import charts, data, state, tables
-from ui.text import NO_DATA, STATUS_COLORS, period_label
+from ui.text import NO_DATA, STATUS_COLORS, md, period_label
 
 state.guard()
 year, period, _ = state.selection()
@@ -16,7 +16,7 @@ table = data.gap(year, period)
 ours = table[table.unit_id == unit_id]
 counts = summary(ours)
 
-st.title(f"{unit_name}{year}年{period_label(period)}目标任务完成情况")
+st.title(f"{md(unit_name)}{year}年{period_label(period)}目标任务完成情况")
 st.markdown(f"<div class='timeline'>全年时间已过 <b>{period / 12:.1%}</b>（{period_label(period)}，线性）"
             f" · 纳入考核目标 <b>{counts['targets']}</b> 项"
             + (f" · 另有 {counts['excluded']} 项未设目标，不纳入" if counts["excluded"] else "") + "</div>",
@@ -51,7 +51,7 @@ with right:
     key_items = ours[ours.category.isin(["重点产业", "重点项目", "重点活动"])].sort_values("gap_pp")
     tables.gap_frame(key_items, ["indicator", "category", "completion", "gap_pp", "status", "yoy_pct"], key="ov_key")
 
-st.subheader(f"{unit_name}在同组{'' if ours.peer_group.isna().all() else '（' + str(ours.peer_group.iloc[0]) + '）'}中的位次（重点指标）")
+st.subheader(f"{md(unit_name)}在同组{'' if ours.peer_group.isna().all() else '（' + md(ours.peer_group.iloc[0]) + '）'}中的位次（重点指标）")
 ranked = ours[ours.is_key.astype(bool) & ours["rank"].notna()].sort_values("rank")
 if ranked.empty:
     st.info(NO_DATA)

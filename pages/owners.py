@@ -3,7 +3,7 @@ import streamlit as st
 
 from analytics.progress import owners_view
 from ui import data, state, tables
-from ui.text import NO_DATA, OWNER_DIMENSIONS, OWNER_LABELS, period_label
+from ui.text import NO_DATA, OWNER_DIMENSIONS, OWNER_LABELS, md, period_label
 
 year, period, unit = state.page_selection()
 st.title(f"责任落实 · {year}年{period_label(period)}")
@@ -16,7 +16,7 @@ if by == "unit":
     st.caption("各乡镇、县直部门承担的目标及欠进度情况（按欠进度项数排序）。")
 else:
     scope = table[table.unit_id == (unit or home_id)]
-    st.caption(f"{scope.unit.iloc[0] if len(scope) else home_name}的目标按{OWNER_DIMENSIONS[by][1:]}汇总（按欠进度项数排序）。")
+    st.caption(f"{md(scope.unit.iloc[0] if len(scope) else home_name)}的目标按{OWNER_DIMENSIONS[by][1:]}汇总（按欠进度项数排序）。")
 summary = owners_view(scope, by)
 if summary.empty:
     st.info(NO_DATA)
@@ -31,7 +31,7 @@ rows = picked.selection.rows if picked else []
 if rows:
     owner = summary.owner.iloc[rows[0]]
     key = scope[by].fillna("（未指定）")
-    st.subheader(f"{owner} 负责的目标")
+    st.subheader(f"{md(owner)} 负责的目标")
     tables.gap_frame(scope[key == owner].sort_values("gap_pp"),
                      ["unit", "indicator", "completion", "time_progress", "gap_pp", "arrears", "unit_of_measure",
                       "status", "conditions"], key="owners_detail")

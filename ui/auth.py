@@ -33,7 +33,7 @@ from analytics import auth, db
 from analytics.errors import Actor, AnalyticsError
 from analytics.roles import ROLES
 from ui import data
-from ui.text import APP_TITLE, LOGIN
+from ui.text import APP_TITLE, LOGIN, md
 
 COOKIE_NAME = "mubiao_auth"
 AUTH_MODES = ("password", "oidc")
@@ -235,7 +235,7 @@ def login_gate() -> Actor | None:
 def _account_box(gate: Gate, actor: Actor) -> bool:
     """Sidebar: who is logged in, and a logout button; True if it was just pressed."""
     with st.sidebar:
-        st.caption(f"当前用户：{actor.name or actor.username}（{ROLES.get(actor.role, actor.role)}）")
+        st.caption(f"当前用户：{md(actor.name or actor.username)}（{ROLES.get(actor.role, actor.role)}）")
         clicked = st.button(LOGIN["logout"], key="auth_logout", icon=":material/logout:")
         if clicked:
             gate.logout()
