@@ -108,8 +108,8 @@ def run(n_units: int = 300, n_indicators: int = 300, period: int = 9, repeat: in
         quick: bool = False) -> list[dict]:
     from streamlit.testing.v1 import AppTest
 
-    if quick:  # benchmarks/run.py --quick: a 40 × 40 grid, one run each
-        n_units, n_indicators, repeat = 40, 40, 1
+    if quick:  # benchmarks/run.py --quick: a 20 × 20 grid, one run each
+        n_units, n_indicators, repeat = 20, 20, 1
 
     work = Path(tempfile.mkdtemp(prefix="bench_gap_"))
     try:

@@ -181,7 +181,7 @@ def run(quick: bool = False, n_units: int | None = None, n_indicators: int | Non
         sessions: int | None = None) -> list[dict]:
     n_units = n_units or (40 if quick else 300)
     n_indicators = n_indicators or (40 if quick else 300)
-    sessions = sessions or (6 if quick else 20)
+    sessions = sessions or (4 if quick else 20)
     cached = cached_database(n_units, n_indicators)
     work = Path(tempfile.mkdtemp(prefix="bench_memory_"))
     try:
