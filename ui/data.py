@@ -77,7 +77,7 @@ def upload_report(upload_id: int) -> dict | None:
 
 # ---------------------------------------------------------------- gap analysis (progress)
 
-@st.cache_data(show_spinner="正在计算进度差距…", max_entries=32)
+@st.cache_data(show_spinner="正在计算进度差距…", max_entries=12)  # ~35 MB each at 300 × 300
 def _gap(path: str, data_version: str, year: int, period: int, basis: str | None) -> pd.DataFrame:
     return progress.gap_table(year, period, path, basis=basis)
 
@@ -216,7 +216,7 @@ def projection_history(unit_id: str, indicator_id: str, measure: str) -> pd.Data
 
 
 # ---- data quality (analytics/quality.py): flags keyed by the data version (a verification bumps it)
-@st.cache_data(show_spinner="正在运行数据质量检查…", max_entries=16)
+@st.cache_data(show_spinner="正在运行数据质量检查…", max_entries=4)  # ~80 MB each at 300 × 300
 def _quality_flags(path: str, data_version: str, year: int, period: int | None) -> pd.DataFrame:
     from analytics import quality
     return quality.check(year, period, path)
