@@ -28,7 +28,7 @@ sections = st.multiselect(BULLETIN["sections"], list(bulletin_mod.SECTIONS), def
                           format_func=bulletin_mod.SECTIONS.get, key="bul_sections")
 c4, c5 = st.columns([2, 1])
 issuer = c4.text_input(BULLETIN["issuer"], value="", placeholder="默认：本县名称 + 目标管理办公室", key="bul_issuer")
-charts = c5.checkbox(BULLETIN["charts"], value=True, key="bul_charts")
+charts = c5.checkbox(BULLETIN["charts"], value=True, key="bul_charts", wrap=True)
 template = st.file_uploader(BULLETIN["template"], type=["docx"], key="bul_template")
 
 b = data.bulletin(year, period, tuple(sections), charts, issuer.strip() or None, issued)

@@ -45,13 +45,13 @@ rows = picked.selection.rows if picked else []
 if rows:
     r = view.iloc[rows[0]]
     st.header(f"{r.unit} · {r.indicator}")
-    m = st.columns(4)
-    m[0].metric("完成率" if r.kind == "cumulative" else "实际", f"{r.completion:,.2f}%" if r.kind == "cumulative"
-                else f"{r.ytd:,.2f} {r.unit_of_measure or ''}")
-    m[1].metric("差距（百分点）", f"{r.gap_pp:+.2f}" if r.gap_pp == r.gap_pp else "—",
-                delta=f"{r.gap_change:+.2f} 较上期" if r.gap_change == r.gap_change else None)
-    m[2].metric("状态", r.status)
-    m[3].metric("剩余月均需完成", f"{r.required_pace:,.2f} {r.unit_of_measure or ''}" if r.required_pace == r.required_pace else "—")
+    m = st.container(horizontal=True, wrap=True)  # wraps on a narrow screen instead of cutting "严重滞后"
+    m.metric("完成率" if r.kind == "cumulative" else "实际", f"{r.completion:,.2f}%" if r.kind == "cumulative"
+             else f"{r.ytd:,.2f} {r.unit_of_measure or ''}")
+    m.metric("差距（百分点）", f"{r.gap_pp:+.2f}" if r.gap_pp == r.gap_pp else "—",
+             delta=f"{r.gap_change:+.2f} 较上期" if r.gap_change == r.gap_change else None)
+    m.metric("状态", r.status)
+    m.metric("剩余月均需完成", f"{r.required_pace:,.2f} {r.unit_of_measure or ''}" if r.required_pace == r.required_pace else "—")
     who = {k: r[k] if isinstance(r[k], str) and r[k] else "—" for k in ("owner_leader", "owner_staff", "owner_office")}
     st.markdown(f"**责任人**：分管领导 {who['owner_leader']} · 经办人员 {who['owner_staff']} · 办事机构 {who['owner_office']}"
                 f" · 时间进度口径：{r.basis}" + (f" · 未达条件：{r.conditions}" if r.conditions else ""))
@@ -60,11 +60,11 @@ if rows:
     c1, c2 = st.columns(2)
     with c1:
         st.plotly_chart(charts.detail_lines(series, r.measure, year, r.target, r.unit_of_measure or "", history,
-                                            f"{r.indicator}累计走势（{r.unit_of_measure or ''}）"), key="detail_lines")
+                                            f"{r.indicator}<br>累计走势（{r.unit_of_measure or ''}）"), key="detail_lines")
         st.caption("粗红线为今年，浅色为往年；虚线为全年目标，点线为序时进度线（全年目标 × 时间进度）。")
     with c2:
         if not history.empty:
-            st.plotly_chart(charts.gap_trend(history, f"{r.indicator}差距变化（百分点）"), key="detail_trend")
+            st.plotly_chart(charts.gap_trend(history, f"{r.indicator}<br>差距变化（百分点）"), key="detail_trend")
             st.caption("各期差距（督办跟踪）：点的颜色表示当期状态，0 线以上为快于序时进度。")
     if r.measure == "ytd":
         st.plotly_chart(charts.increments(series, year, r.unit_of_measure or "", f"{r.indicator}月度增量（{r.unit_of_measure or ''}）"),

@@ -49,15 +49,16 @@ def p_sentence(r) -> str:
 
 st.markdown(f"<div style='font-size:2.2rem;font-weight:700;margin:0.4rem 0'>{p_sentence(row)}</div>",
             unsafe_allow_html=True)
-m = st.columns(4)
-m[0].metric("预计年末", f"{row.projected:,.2f} {uom}", help=PROJECTION_HELP["projected"])
-m[1].metric("80%区间", f"{row.low:,.2f} ～ {row.high:,.2f}", help=PROJECTION_HELP["band"])
-m[2].metric("全年目标", f"{row.required:,.2f} {uom}" if row.required == row.required else "—")
+# one wrapping row, not 4 columns: on a 1024px screen "170.10 亿元" would be cut to "170.1…"
+m = st.container(horizontal=True, wrap=True)
+m.metric("预计年末", f"{row.projected:,.2f} {uom}", help=PROJECTION_HELP["projected"])
+m.metric("80%区间", f"{row.low:,.2f} ～ {row.high:,.2f}", help=PROJECTION_HELP["band"])
+m.metric("全年目标", f"{row.required:,.2f} {uom}" if row.required == row.required else "—")
 if row.measure == "ytd" and row.period < 12:
-    m[3].metric("剩余月均需完成 / 已完成月均", f"{row.required_pace:,.2f} / {row.current_pace:,.2f}",
-                help=PROJECTION_HELP["required_pace"])
+    m.metric("剩余月均需完成 / 已完成月均", f"{row.required_pace:,.2f} / {row.current_pace:,.2f}",
+             help=PROJECTION_HELP["required_pace"])
 else:
-    m[3].metric("预计完成率", f"{row.projected_completion:,.1f}%" if row.projected_completion == row.projected_completion else "—")
+    m.metric("预计完成率", f"{row.projected_completion:,.1f}%" if row.projected_completion == row.projected_completion else "—")
 hist = data.projection_history(row.unit_id, row.indicator_id, row.measure)
 st.plotly_chart(projection_figure(row, hist, year, f"{row.unit} · {row.indicator}：今年走势与年末预测（{uom}）"),
                 key="proj_chart")

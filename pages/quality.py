@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import quality
 from analytics.errors import AnalyticsError
 from analytics.roles import can
-from ui import data, state
+from ui import charts, data, state
 from ui.text import (MEASURE_LABELS, NO_DATA, QUALITY_LABELS, QUALITY_SEVERITY, QUALITY_SEVERITY_MARK,
                      QUALITY_STATUS, QUALITY_TEXT, USER_LABELS, period_label)
 
@@ -23,11 +23,11 @@ if year is None:
 flags = data.quality_flags(year, period)
 
 open_ = flags[~flags.verified]
-m = st.columns(4)
-m[0].metric(f"预警总数（截至{period_label(period)}）", f"{len(flags):,}")
-m[1].metric("待核实", f"{len(open_):,}")
-m[2].metric("其中严重（待核实）", f"{int((open_.severity == 'high').sum()):,}")
-m[3].metric("已核实", f"{int(flags.verified.sum()):,}")
+m = st.container(horizontal=True, wrap=True)  # wraps on a narrow screen instead of cutting the labels
+m.metric(f"预警总数（截至{period_label(period)}）", f"{len(flags):,}")
+m.metric("待核实", f"{len(open_):,}")
+m.metric("其中严重（待核实）", f"{int((open_.severity == 'high').sum()):,}")
+m.metric("已核实", f"{int(flags.verified.sum()):,}")
 
 with st.expander(T["summary"], expanded=True):
     summ = quality.summary(flags)
@@ -42,7 +42,7 @@ st.subheader(T["list"])
 cat = data.catalog()
 unit_names = dict(zip(cat["units"].unit_id, cat["units"].name))
 ind_names = dict(zip(cat["indicators"].indicator_id, cat["indicators"].name))
-c1, c2, c3, c4 = st.columns([1.2, 1.6, 1.6, 1])
+c1, c2, c3 = st.columns(3)  # the switches get their own row: four columns cut "全部单位" on a 1024px screen
 units = [None] + sorted(flags.unit_id.dropna().unique())
 f_unit = c1.selectbox("单位", units, index=units.index(unit) if unit in units else 0, key="quality_unit",
                       format_func=lambda u: "全部单位" if u is None else unit_names.get(u, u))
@@ -53,6 +53,7 @@ rules = [None] + [r.id for r in quality.RULES if r.id in set(flags.rule)]
 f_rule = c3.selectbox("规则", rules, key="quality_rule",
                       format_func=lambda r: "全部规则" if r is None else
                       f"{quality.RULE_BY_ID[r].family} · {quality.RULE_BY_ID[r].name}")
+c4 = st.container(horizontal=True, gap="large")
 only_period = c4.toggle(T["only_period"], key="quality_only_period", help=f"只看{period_label(period)}的预警")
 show_verified = c4.toggle(T["show_verified"], value=True, key="quality_show_verified")
 
@@ -142,12 +143,12 @@ if isinstance(flag.unit_id, str) and isinstance(flag.indicator_id, str):
             fig.add_vline(x=p, line={"color": "#c62828", "dash": "dash", "width": 2},
                           annotation_text=f"{period_label(p)} 未报送", annotation_position="top")
     fig.update_layout(title={"text": f"{s['unit']} · {s['indicator']}（{label}，{uom}）", "font": {"size": 20}},
-                      height=430, margin={"l": 10, "r": 10, "t": 60, "b": 10}, font={"size": 15},
+                      height=490, margin={"l": 10, "r": 10, "t": 60, "b": 10}, font={"size": 15},
                       legend={"orientation": "h", "y": -0.15}, hovermode="x unified")
     fig.update_xaxes(title="期间", tickmode="array", tickvals=list(range(2, 13)),
                      ticktext=[period_label(m) for m in range(2, 13)], range=[1.5, 12.5])
     fig.update_yaxes(title=f"{label}（{uom}）", tickformat=",.2f" if uom != "个" else ",d")
-    st.plotly_chart(fig, width="stretch", key="quality_chart")
+    st.plotly_chart(charts.readable(fig), width="stretch", key="quality_chart")
     st.caption(T["chart_caption"].format(year=year))
     st.markdown(f"**{T['revisions']}**")
     revs = s["revisions"]

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import simulation
-from analytics.scoring import consequences
+from analytics.scoring import METHODS, consequences
 from ui import data, state
 from ui.text import NO_DATA, RANKING as T, RANKING_LABELS as L, period_label
 
@@ -21,6 +21,14 @@ st.caption(f"{year}年 {period_label(period)} · " + T["intro"].format(draws=DRA
 
 def pct(x: float) -> str:
     return f"{x * 100:.1f}%"
+
+
+def readable(chart: alt.Chart) -> alt.Chart:
+    """Axis, legend and title text at projector size (the default is about 11px light grey)."""
+    dark = "#31333f"
+    return (chart.configure_axis(labelFontSize=14, titleFontSize=15, labelColor=dark, titleColor=dark)
+            .configure_legend(labelFontSize=14, titleFontSize=14, labelColor=dark, titleColor=dark)
+            .configure_title(fontSize=18, color=dark))
 
 
 def cols(frame: pd.DataFrame) -> dict:
@@ -68,10 +76,10 @@ def scenario_panel() -> None:
     long["概率%"] = long["概率"] * 100
     st.subheader(T["rank_chart"])
     chart = alt.Chart(long, title=f"{T['rank_chart']}（{DRAWS:,} 次模拟）").mark_bar().encode(
-        x=alt.X("名次:N", sort=[f"第{i}名" for i in range(1, len(ranks) + 1)], title="名次"),
+        x=alt.X("名次:N", sort=[f"第{i}名" for i in range(1, len(ranks) + 1)], title="名次", axis=alt.Axis(labelAngle=0)),
         xOffset="unit:N", y=alt.Y("概率%:Q", title="概率（%）"),
         color=alt.Color("unit:N", title="单位"), tooltip=["unit", "名次", alt.Tooltip("概率%:Q", format=".1f")])
-    st.altair_chart(chart, width="stretch")
+    st.altair_chart(readable(chart), width="stretch")
     st.caption(T["rank_caption"])
     table = peers[["unit", "p_first", "p_top2", "expected_rank", "expected_score", "score_p10", "score_p90", *ranks]]
     st.dataframe(table, hide_index=True, width="stretch", column_config={
@@ -94,13 +102,15 @@ def scenario_panel() -> None:
                                 var_name="指标变化", value_name="变化")
         top["指标变化"] = top["指标变化"].map({"d_top2_1pp": "ΔP(前二)", "d_first_1pp": "ΔP(第一)"})
         top["百分点"] = top["变化"] * 100
-        st.altair_chart(alt.Chart(top, title=T["leverage_chart"]).mark_bar().encode(
-            y=alt.Y("indicator:N", sort=list(lev.head(10).indicator), title="指标"),
-            yOffset="指标变化:N", x=alt.X("百分点:Q", title="概率变化（百分点）"),
-            color=alt.Color("指标变化:N", title=""), tooltip=["indicator", "指标变化", alt.Tooltip("百分点:Q", format=".2f")]),
+        st.altair_chart(readable(alt.Chart(top, title=T["leverage_chart"]).mark_bar().encode(
+            y=alt.Y("indicator:N", sort=list(lev.head(10).indicator), title="指标", axis=alt.Axis(labelLimit=0)),
+            yOffset="指标变化:N", x=alt.X("百分点:Q", title="概率变化（百分点）", axis=alt.Axis(tickCount=10)),
+            color=alt.Color("指标变化:N", title=""), tooltip=["indicator", "指标变化", alt.Tooltip("百分点:Q", format=".2f")])),
             width="stretch")
         st.caption(T["leverage_caption"])
         view = lev.drop(columns=["indicator_id"])
+        if "method" in view:  # 门槛加排名, not threshold_then_rank
+            view["method"] = view.method.map(lambda m: METHODS[m].label if m in METHODS else m)
         st.dataframe(view, hide_index=True, width="stretch", column_config={
             **cols(view), **{c: st.column_config.NumberColumn(L[c], format="%.2f")
                              for c in ["projected_completion", "to_100_pp"]},

@@ -16,10 +16,10 @@ st.caption("上传统计局、市目标办发来的原表（CSV 或 XLSX；UTF-8
            "“-”“—”和空白表示无数值，不按 0 计。")
 
 with st.expander("下载模板（长表、指标行表、月份列表、县区对比表、重点项目台账）"):
-    cols = st.columns(len(TEMPLATES))
-    for col, layout in zip(cols, TEMPLATES):
+    buttons = st.container(horizontal=True, wrap=True)  # one column each cut the names on a 1024px screen
+    for layout in TEMPLATES:
         name, content = template(layout)
-        col.download_button(LAYOUTS[layout], content, name, "text/csv", key=f"tpl_{layout}")
+        buttons.download_button(LAYOUTS[layout], content, name, "text/csv", key=f"tpl_{layout}")
 
 upload = st.file_uploader("选择文件", type=["csv", "txt", "xlsx"], key="upload_file")
 

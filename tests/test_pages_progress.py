@@ -217,7 +217,9 @@ def test_gap_page_detail_of_a_cumulative_row(app_db, table):
     hist = progress.gap_history(DEMO_YEAR, DEMO_PERIOD, r.unit_id, r.indicator_id, app_db)
     trend = next(json.loads(p.proto.spec) for p in at.get("plotly_chart")
                  if "差距变化" in json.loads(p.proto.spec)["layout"]["title"]["text"])
-    assert trend["data"][0]["text"] == [f"{g:+.2f}" for g in hist.gap_pp]
+    labels = trend["data"][0]["text"]  # each gap where it changed, and the latest (labels at every point piled up)
+    assert len(labels) == len(hist) and labels[-1] == f"{hist.gap_pp.iloc[-1]:+.2f}"
+    assert all(t in ("", f"{g:+.2f}") for t, g in zip(labels, hist.gap_pp)), labels
 
 
 # ---------------------------------------------------------------- 责任落实

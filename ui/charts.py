@@ -10,30 +10,55 @@ from ui.text import STATUS_COLORS, period_label
 FONT = dict(family="Noto Sans CJK SC, Microsoft YaHei, sans-serif", size=15)
 
 
-def _layout(fig: go.Figure, title: str, height: int, **kw) -> go.Figure:
-    fig.update_layout(title=dict(text=title, font=dict(size=20)), height=height, font=FONT,
-                      margin=dict(l=10, r=30, t=60, b=40), plot_bgcolor="white", **kw)
+def readable(fig: go.Figure) -> go.Figure:
+    """Tick labels, axis titles and the legend at projector size and in dark grey (Streamlit's
+    chart theme otherwise sets them to about 12px light grey, below the figure's own font)."""
+    for axes in (fig.update_xaxes, fig.update_yaxes):
+        axes(tickfont=dict(size=14, color="#31333f"), title_font=dict(size=15, color="#31333f"))
+    fig.update_layout(legend_font=dict(size=14, color="#31333f"))
+    legend = fig.layout.legend
+    if legend.orientation == "h" and legend.y is not None and legend.y < 0:
+        # a legend under the plot sits at the bottom edge of the figure, below the axis title: placed
+        # relative to the plot it ran into the title once a narrow screen tilted the month labels
+        margin = fig.layout.margin
+        fig.update_layout(legend=dict(yref="container", y=0, yanchor="bottom"),
+                          margin=dict(b=max(margin.b or 0, 120)))
     return fig
+
+
+def _layout(fig: go.Figure, title: str, height: int, **kw) -> go.Figure:
+    """Title (a half-width chart breaks it in two with <br>: SVG text does not wrap), fonts, margins."""
+    kw.setdefault("margin", dict(l=10, r=30, t=60 + 26 * title.count("<br>"), b=40))
+    fig.update_layout(title=dict(text=title, font=dict(size=20)), height=height, font=FONT,
+                      plot_bgcolor="white", **kw)
+    return readable(fig)
 
 
 def gap_bars(table: pd.DataFrame, title: str) -> go.Figure:
     """Completion % per indicator as bars coloured by status, the time-progress line as a
     black tick on each bar (the "time account" against the "task account")."""
     t = table.dropna(subset=["completion"]).sort_values("gap_pp")  # worst at the top
-    labels = t.indicator + "｜" + t.unit if t.unit.nunique() > 1 else t.indicator
+    several = t.unit.nunique() > 1  # then the unit goes on a second, smaller line: a narrow screen keeps its bars
+    labels = t.indicator + "<br><span style='font-size:13px;color:#5f6368'>" + t.unit + "</span>" if several else t.indicator
     fig = go.Figure()
     fig.add_bar(y=labels, x=t.completion, orientation="h",
                 marker_color=[STATUS_COLORS[c] for c in t.status_code],
-                text=[f"{c:,.1f}%  {s}" for c, s in zip(t.completion, t.status)], textposition="outside",
                 hovertemplate="%{y}<br>完成率 %{x:.2f}%<extra></extra>", name="完成率")
     fig.add_scatter(y=labels, x=t.time_progress, mode="markers", name="时间进度",
                     marker=dict(symbol="line-ns", size=22, line=dict(width=4, color="#111")),
                     hovertemplate="时间进度 %{x:.2f}%<extra></extra>")
-    xmax = max(110.0, float(t.completion.max() if len(t) else 100) * 1.15)
+    # the value and status word right of the bar end *and* of the tick, so the tick never crosses
+    # them; they may run into the right margin (kept wide for them) when the plot is narrow
+    right = t[["completion", "time_progress"]].max(axis=1)
+    xmax = max(110.0, float(right.max() if len(t) else 100) * 1.15)
+    fig.add_scatter(y=labels, x=right + xmax * 0.02, mode="text", text=[f"{c:,.1f}%  {s}" for c, s in zip(t.completion, t.status)],
+                    textposition="middle right", textfont=dict(size=15, color="#31333f"), cliponaxis=False,
+                    hoverinfo="skip", showlegend=False, name="")
     fig.update_xaxes(title="完成率 / 时间进度（%）", range=[0, xmax], gridcolor="#e5e5e5", ticksuffix="%")
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, title, height=max(320, 34 * len(t) + 120), showlegend=True,
-                   legend=dict(orientation="h", y=-0.08 if len(t) > 8 else -0.2))
+    return _layout(fig, title, height=max(320, (42 if several else 34) * len(t) + 120), showlegend=True,
+                   legend=dict(orientation="h", y=-0.08 if len(t) > 8 else -0.2),
+                   margin=dict(l=10, r=140, t=60, b=40))
 
 
 def detail_lines(series: pd.DataFrame, measure: str, year: int, target: float | None, unit_of_measure: str,
@@ -57,7 +82,7 @@ def detail_lines(series: pd.DataFrame, measure: str, year: int, target: float | 
                      ticktext=[period_label(m) for m in range(1, 13)], range=[1.5, 12.5])
     fig.update_yaxes(title=f"累计值（{unit_of_measure}）" if measure == "ytd" else f"数值（{unit_of_measure}）",
                      gridcolor="#e5e5e5", tickformat=",")
-    return _layout(fig, title, height=420, legend=dict(orientation="h", y=-0.25))
+    return _layout(fig, title, height=480, legend=dict(orientation="h", y=-0.25))
 
 
 def increments(series: pd.DataFrame, year: int, unit_of_measure: str, title: str) -> go.Figure:
@@ -69,14 +94,18 @@ def increments(series: pd.DataFrame, year: int, unit_of_measure: str, title: str
         fig.add_bar(x=grp.period, y=grp.inc, name=f"{y}年", marker_color="#b71c1c" if y == year else "#bdbdbd")
     fig.update_xaxes(title="月份", tickvals=list(range(2, 13)), ticktext=[f"{m}月" for m in range(2, 13)])
     fig.update_yaxes(title=f"当月新增（{unit_of_measure}）", gridcolor="#e5e5e5", tickformat=",")
-    return _layout(fig, title, height=340, barmode="group", legend=dict(orientation="h", y=-0.3))
+    return _layout(fig, title, height=400, barmode="group", legend=dict(orientation="h", y=-0.3))
 
 
 def gap_trend(history: pd.DataFrame, title: str) -> go.Figure:
     """How the gap (percentage points) moved over the reported periods — 督办 tracking."""
+    # a value where it changed (and the latest), above and below the line in turn: a half-width
+    # chart on a 1024px screen puts the points ~30px apart, so a label at every point piled up
+    shown = [f"{g:+.2f}" for g in history.gap_pp]
+    text = [t if i in (0, len(shown) - 1) or t != shown[i - 1] else "" for i, t in enumerate(shown)]
     fig = go.Figure()
-    fig.add_scatter(x=history.period, y=history.gap_pp, mode="lines+markers+text", name="差距",
-                    text=[f"{g:+.2f}" for g in history.gap_pp], textposition="top center",
+    fig.add_scatter(x=history.period, y=history.gap_pp, mode="lines+markers+text", name="差距", cliponaxis=False,
+                    text=text, textposition=["top center" if i % 2 == 0 else "bottom center" for i in range(len(text))],
                     marker=dict(size=12, color=[STATUS_COLORS[c] for c in history.status_code]),
                     line=dict(color="#444"))
     fig.add_hline(y=0, line_color="#111", line_width=1)

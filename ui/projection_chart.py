@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from ui.charts import FONT
+from ui.charts import FONT, readable
 from ui.text import period_label
 
 MONTHS = list(range(1, 13))
@@ -38,6 +38,6 @@ def projection_figure(row: pd.Series, history: pd.DataFrame, year: int, title: s
                      ticktext=[period_label(p) if p > 1 else "1月" for p in MONTHS], range=[1.5, 12.3],
                      gridcolor="#eeeeee")
     fig.update_yaxes(title=f"{'累计' if row.measure == 'ytd' else '累计增速/水平'}（{uom}）", gridcolor="#eeeeee")
-    fig.update_layout(title=dict(text=title, font=dict(size=20)), height=460, font=FONT, plot_bgcolor="white",
+    fig.update_layout(title=dict(text=title, font=dict(size=20)), height=520, font=FONT, plot_bgcolor="white",
                       margin=dict(l=10, r=30, t=60, b=40), legend=dict(orientation="h", y=-0.2))
-    return fig
+    return readable(fig)

@@ -45,6 +45,8 @@ def gap_frame(rows: pd.DataFrame, columns: list[str], key: str | None = None, he
     for c in ("target", "ytd", "arrears", "required_pace", "avg_pace"):
         if c in columns:
             config[c] = st.column_config.NumberColumn(GAP_LABELS[c], format="%,.2f", help=GAP_HELP.get(c))
+    if "quality" in columns:  # "⚑ 1 条待核实": sized by the first rows (mostly blank) it was cut to "⚑ 1 条待核"
+        config["quality"] = st.column_config.TextColumn(GAP_LABELS["quality"], width=130, help=GAP_HELP.get("quality"))
     if "acceleration" in columns:
         config["acceleration"] = st.column_config.NumberColumn(GAP_LABELS["acceleration"], format="%.2f 倍",
                                                                 help=GAP_HELP["acceleration"])
