@@ -6,7 +6,7 @@ import streamlit as st
 
 from analytics import bulletin as bulletin_mod
 from ui import data, state
-from ui.text import BULLETIN, NO_DATA, period_label
+from ui.text import BULLETIN, NO_DATA, period_label, year_label
 
 state.guard("upload")
 st.title(BULLETIN["title"])
@@ -19,7 +19,7 @@ if not years:
 sel_year, sel_period, _ = state.selection()
 c1, c2, c3 = st.columns(3)
 year = c1.selectbox("年份", years, index=years.index(sel_year) if sel_year in years else 0,
-                    format_func=lambda y: f"{y}年", key="bul_year")
+                    format_func=year_label, key="bul_year")
 periods = cat["years"][year][::-1]
 period = c2.selectbox(BULLETIN["period"], periods, index=periods.index(sel_period) if sel_period in periods else 0,
                       format_func=period_label, key="bul_period")

@@ -3,12 +3,12 @@ import streamlit as st
 
 from analytics.progress import BASES, STATUS, select
 from ui import charts, data, state, tables
-from ui.text import NO_DATA, period_label
+from ui.text import NO_DATA, period_label, labels, md
 
 year, period, unit = state.page_selection()
 st.title(f"进度差距 · {year}年{period_label(period)}")
 basis_choice = st.segmented_control("时间进度口径", ["own", *BASES], default="own", key="gap_basis",
-                                    format_func=lambda b: "各指标设定" if b == "own" else BASES[b],
+                                    format_func=labels({"own": "各指标设定", **BASES}),
                                     help="线性 = 月份÷12；季节性 = 往年同期累计占全年比重；计划曲线 = 规定进度（如年中 60%、年底 120%）")
 basis = None if basis_choice in (None, "own") else basis_choice
 table = data.gap(year, period, basis)
@@ -44,7 +44,7 @@ if not cumulative.empty:
 rows = picked.selection.rows if picked else []
 if rows:
     r = view.iloc[rows[0]]
-    st.header(f"{r.unit} · {r.indicator}")
+    st.header(f"{md(r.unit)} · {md(r.indicator)}")
     m = st.container(horizontal=True, wrap=True)  # wraps on a narrow screen instead of cutting "严重滞后"
     m.metric("完成率" if r.kind == "cumulative" else "实际", f"{r.completion:,.2f}%" if r.kind == "cumulative"
              else f"{r.ytd:,.2f} {r.unit_of_measure or ''}")
@@ -52,7 +52,7 @@ if rows:
              delta=f"{r.gap_change:+.2f} 较上期" if r.gap_change == r.gap_change else None)
     m.metric("状态", r.status)
     m.metric("剩余月均需完成", f"{r.required_pace:,.2f} {r.unit_of_measure or ''}" if r.required_pace == r.required_pace else "—")
-    who = {k: r[k] if isinstance(r[k], str) and r[k] else "—" for k in ("owner_leader", "owner_staff", "owner_office")}
+    who = {k: md(r[k]) if isinstance(r[k], str) and r[k] else "—" for k in ("owner_leader", "owner_staff", "owner_office")}
     st.markdown(f"**责任人**：分管领导 {who['owner_leader']} · 经办人员 {who['owner_staff']} · 办事机构 {who['owner_office']}"
                 f" · 时间进度口径：{r.basis}" + (f" · 未达条件：{r.conditions}" if r.conditions else ""))
     series = data.series(r.unit_id, r.indicator_id, year)

@@ -7,7 +7,7 @@ from analytics.progress import select
 from ui import data, state
 from ui.projection_chart import projection_figure
 from ui.text import (BACKTEST_FAMILIES, BACKTEST_LABELS, NO_DATA, PROJECTION_HELP, PROJECTION_LABELS,
-                     PROJECTION_METHODS, PROJECTION_TEXT as T, period_label)
+                     PROJECTION_METHODS, PROJECTION_TEXT as T, period_label, md)
 
 state.guard()
 year, period, unit = state.selection()
@@ -87,14 +87,14 @@ def scenario_box(row):
                    & (result.measure == row.measure)].iloc[0]
         verdict = "" if r.p_meet != r.p_meet else ("，可以完成全年目标" if r.p_meet >= 1 else "，仍完不成全年目标")
         done = f"（预计完成率 {r.projected_completion:,.1f}%）" if r.projected_completion == r.projected_completion else ""
-        st.markdown(f"**{sc.describe()}**：年末预计 **{r.projected:,.2f} {uom}**{done}{verdict}。")
+        st.markdown(f"**{md(sc.describe())}**：年末预计 **{r.projected:,.2f} {uom}**{done}{verdict}。")
     else:
         result = data.projection(year, period, method, sc)
         if unit is not None:
             result = result[result.unit_id == unit]
         hit = result[result.method == "scenario"]
         met = int((hit.p_meet >= 1).sum())
-        st.markdown(f"**{sc.describe()}**：适用的 {len(hit)} 项目标中预计 **{met}** 项完成全年目标"
+        st.markdown(f"**{md(sc.describe())}**：适用的 {len(hit)} 项目标中预计 **{met}** 项完成全年目标"
                     f"（按当前趋势预计完成 {int((table.p_meet >= 0.5).sum())} 项，概率≥50%）。")
 
 

@@ -10,7 +10,7 @@ from analytics.errors import AnalyticsError
 from analytics.roles import can
 from ui import charts, data, state
 from ui.text import (MEASURE_LABELS, NO_DATA, QUALITY_LABELS, QUALITY_SEVERITY, QUALITY_SEVERITY_MARK,
-                     QUALITY_STATUS, QUALITY_TEXT, USER_LABELS, period_label)
+                     QUALITY_STATUS, QUALITY_TEXT, USER_LABELS, period_label, labels, md)
 
 T, L = QUALITY_TEXT, QUALITY_LABELS
 actor = state.guard()
@@ -45,14 +45,13 @@ ind_names = dict(zip(cat["indicators"].indicator_id, cat["indicators"].name))
 c1, c2, c3 = st.columns(3)  # the switches get their own row: four columns cut "全部单位" on a 1024px screen
 units = [None] + sorted(flags.unit_id.dropna().unique())
 f_unit = c1.selectbox("单位", units, index=units.index(unit) if unit in units else 0, key="quality_unit",
-                      format_func=lambda u: "全部单位" if u is None else unit_names.get(u, u))
+                      format_func=labels(unit_names, "全部单位"))
 inds = [None] + sorted(flags.indicator_id.dropna().unique())
 f_ind = c2.selectbox("指标", inds, key="quality_indicator",
-                     format_func=lambda i: "全部指标" if i is None else f"{ind_names.get(i, i)}（{i}）")
+                     format_func=labels(ind_names, "全部指标", "{label}（{key}）"))
 rules = [None] + [r.id for r in quality.RULES if r.id in set(flags.rule)]
 f_rule = c3.selectbox("规则", rules, key="quality_rule",
-                      format_func=lambda r: "全部规则" if r is None else
-                      f"{quality.RULE_BY_ID[r].family} · {quality.RULE_BY_ID[r].name}")
+                      format_func=labels({r.id: f"{r.family} · {r.name}" for r in quality.RULES}, "全部规则"))
 c4 = st.container(horizontal=True, gap="large")
 only_period = c4.toggle(T["only_period"], key="quality_only_period", help=f"只看{period_label(period)}的预警")
 show_verified = c4.toggle(T["show_verified"], value=True, key="quality_show_verified")
@@ -106,9 +105,9 @@ st.divider()
 where = " · ".join(x for x in (flag.unit if isinstance(flag.unit, str) else None,
                                 flag.indicator if isinstance(flag.indicator, str) else None,
                                 period_label(int(flag.period)) if pd.notna(flag.period) else None) if x)
-st.subheader(f"{QUALITY_SEVERITY_MARK[flag.severity]} · {flag.rule_name}{' · ' + where if where else ''}")
-(st.info if flag.verified else st.error if flag.severity == "high" else st.warning)(flag.explanation)
-origin = [f"来源：{flag.file}" + (f" 第{int(flag.row)}行" if pd.notna(flag.row) else "")] if isinstance(flag.file, str) else []
+st.subheader(f"{QUALITY_SEVERITY_MARK[flag.severity]} · {flag.rule_name}{' · ' + md(where) if where else ''}")
+(st.info if flag.verified else st.error if flag.severity == "high" else st.warning)(md(flag.explanation))
+origin = [f"来源：{md(flag.file)}" + (f" 第{int(flag.row)}行" if pd.notna(flag.row) else "")] if isinstance(flag.file, str) else []
 if pd.notna(flag.upload_id):
     origin.append(f"上传批次 #{int(flag.upload_id)}")
 if pd.notna(flag.revision):

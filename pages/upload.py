@@ -7,7 +7,7 @@ from analytics.errors import AnalyticsError
 from analytics.ingest import TEMPLATES, IngestOptions, IngestReport, ingest_bytes, template, withdraw_upload
 from ui import data, state
 from ui.text import (COLUMN_ROLES, FIELD_LABELS, LAYOUTS, MEASURE_LABELS, NO_DATA, SEVERITY, UPLOAD_STATUS,
-                     USER_LABELS, period_label)
+                     USER_LABELS, period_label, md, labels as label_of)
 
 state.guard("upload")
 st.title("数据上传")
@@ -28,7 +28,7 @@ def show_report(report: dict) -> None:
     status = report["status"]
     box, icon = {"stored": (st.success, ":material/check_circle:"), "partial": (st.warning, ":material/warning:"),
                  "duplicate": (st.info, ":material/info:")}.get(status, (st.error, ":material/block:"))
-    box(f"**{UPLOAD_STATUS[status]}**：{report['message']}", icon=icon)
+    box(f"**{UPLOAD_STATUS[status]}**：{md(report['message'])}", icon=icon)
     m = st.columns(5)
     m[0].metric("读取行数", f"{report['rows_read']:,}")
     m[1].metric("入库行数", f"{report['rows_stored']:,}")
@@ -36,13 +36,13 @@ def show_report(report: dict) -> None:
     m[3].metric("无数值行", f"{report['rows_empty']:,}")
     m[4].metric("上传批次", f"#{report['upload_id']}" if report["upload_id"] else "—")
     st.caption(f"格式：{LAYOUTS.get(report['layout'], report['layout'] or '未识别')} · 编码：{report['encoding'] or '—'}"
-               f"{' · 工作表：' + report['sheet'] if report.get('sheet') else ''}"
+               f"{' · 工作表：' + md(report['sheet']) if report.get('sheet') else ''}"
                f"{' · 已套用保存的列映射' if report.get('mapping_applied') else ''} · sha256：{report['sha256'][:16]}…")
     if report.get("created"):
         st.info("已自动创建（在指标库中标记“待完善”）：" +
-                "；".join(f"{'单位' if k == 'units' else '指标'}：{'、'.join(v)}" for k, v in report["created"].items()))
+                "；".join(f"{'单位' if k == 'units' else '指标'}：{'、'.join(map(md, v))}" for k, v in report["created"].items()))
     for note in report.get("notes", []):
-        st.caption(f"表注：{note}")
+        st.caption(f"表注：{md(note)}")
     if report["problems"]:
         problems = pd.DataFrame(report["problems"])
         problems["severity"] = problems.severity.map(lambda s: SEVERITY.get(s, s))
@@ -57,7 +57,7 @@ if upload is not None:
     c1, c2, c3 = st.columns(3)
     year = c1.number_input("年份（文件未写明时使用）", 2000, 2100, value=None, step=1, key="upload_year")
     period = c2.selectbox("期间（文件未写明时使用）", [None, *range(1, 13)], key="upload_period",
-                          format_func=lambda m: "—" if m is None else period_label(m))
+                          format_func=label_of({m: period_label(m) for m in range(1, 13)}, "—"))
     sheet = None
     if upload.name.lower().endswith(".xlsx"):
         try:
@@ -65,7 +65,7 @@ if upload is not None:
             labels = {s["name"]: f"{s['name']}{'' if s['state'] == 'visible' else '（隐藏）'}（{s['rows']} 行）"
                       for s in sheets}
             sheet = c3.selectbox("工作表", [None, *labels], key="upload_sheet",
-                                 format_func=lambda n: "自动（第一个含数据的可见工作表）" if n is None else labels[n])
+                                 format_func=label_of(labels, "自动（第一个含数据的可见工作表）"))
         except AnalyticsError as e:
             st.error(str(e))
     options = IngestOptions(year, period, sheet)
@@ -83,7 +83,7 @@ if upload is not None:
                     f" · **默认计量单位**：{ctx['uom'] or '—'}"
                     + (" · 已套用此表格式保存的列映射" if preview.get("mapping") else ""))
         if ctx["title"]:
-            st.caption(f"标题：{ctx['title']}")
+            st.caption(f"标题：{md(ctx['title'])}")
         detected = preview["columns"]
         editor = pd.DataFrame(detected)[["label", "role", "measure", "period", "year", "uom", "indicator"]]
         edited = st.data_editor(
@@ -128,7 +128,7 @@ if upload is not None:
 
 report = st.session_state.get("upload_report")
 if report is not None:
-    st.subheader(f"校验报告：{report['file']}")
+    st.subheader(f"校验报告：{md(report['file'])}")
     show_report(report)
 
 st.subheader("上传历史")
@@ -152,7 +152,7 @@ else:
     if rows:
         chosen = history.iloc[rows[0]]
         upload_id = int(chosen.upload_id)
-        st.markdown(f"**上传批次 #{upload_id}：{chosen.file_name}**")
+        st.markdown(f"**上传批次 #{upload_id}：{md(chosen.file_name)}**")
         stored = data.upload_report(upload_id)
         if stored:
             show_report(stored)

@@ -230,7 +230,9 @@ def test_pages_survive_the_corpus(corpus_db, monkeypatch):
     at.session_state["upload_report"] = refused.to_dict()
     at.run()
     assert not at.exception, at.exception
-    assert any(refused.message in e.value for e in at.error), [e.value for e in at.error]
+    from ui.text import md
+    shown = [e.value for e in at.error]  # markdown source: file text escaped, so shown as typed, never as markup
+    assert any(md(refused.message) in v for v in shown) and not any(refused.message in v for v in shown), shown
     history = at.dataframe[-1].value
     assert {"passwd.csv", "报表.csv"} <= set(history["file_name"]), set(history["file_name"])
 
@@ -313,3 +315,15 @@ def test_browse_page_shows_formula_and_html_as_text(small_db):
     assert row["value"].iloc[0] == 12.5
     # nowhere rendered as markup: no markdown/html element carries the script
     assert not any(HTML in (m.value or "") for m in at.markdown)
+
+
+@pytest.mark.parametrize("text", ["![x](http://evil.example/a.png)", "**粗体** _斜体_ `代码`", ":red[红字] :material/home:",
+                                  "$x^2$ <b>粗</b> &amp;", "[链接](javascript:alert(1))", "# 标题\n- 列表"])
+def test_md_escapes_every_markup_character(text):
+    """ui.text.md: every character markdown, HTML entities or Streamlit directives act on is
+    backslash-escaped (so CommonMark shows it literally); nothing else changes."""
+    from ui.text import md
+    out = md(text)
+    literal = re.sub(r"\\(.)", r"\1", out)  # what CommonMark shows: each escaped character as itself
+    assert literal == " ".join(text.splitlines())
+    assert not re.search(r"[\\`*_{}\[\]()#+\-.!|<>~$:&]", re.sub(r"\\.", "", out))  # none left unescaped
