@@ -24,8 +24,9 @@ SKIP_REASON = None
 try:
     from playwright.sync_api import Page, expect, sync_playwright
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import Error as PlaywrightError
 except ImportError as exc:  # pragma: no cover - depends on the machine
-    Page = expect = sync_playwright = PlaywrightTimeout = None
+    Page = expect = sync_playwright = PlaywrightTimeout = PlaywrightError = None
     SKIP_REASON = f"e2e: playwright is not importable ({exc}); pip install -r requirements-dev.txt"
 if not CHROMIUM.exists():
     SKIP_REASON = f"e2e: {CHROMIUM} not found (CI installs it via apt; see .ci/run)"
@@ -133,18 +134,25 @@ def login(page: "Page", app_url: str, username: str = "analyst", password: str =
     user, pwd = page.get_by_label("用户名"), page.get_by_label("密码")
     nav = page.locator('[data-testid="stSidebarNav"]')
     for attempt in range(1, attempts + 1):
-        wait_app(page)
-        user.fill(username)
-        pwd.fill(password)
-        wait_app(page)
-        if user.input_value() != username or pwd.input_value() != password:
-            continue  # the form re-mounted while we typed
-        page.get_by_role("button", name="登录", exact=True).click()
-        try:  # a submit swallowed by the re-mount shows neither the app nor an error
+        try:
+            wait_app(page)
+            # during the re-mount the old and the new form can both be in the page for a moment
+            expect(user).to_have_count(1, timeout=TIMEOUT_MS)
+            expect(pwd).to_have_count(1, timeout=TIMEOUT_MS)
+            user.fill(username)
+            pwd.fill(password)
+            wait_app(page)
+            if user.input_value() != username or pwd.input_value() != password:
+                continue  # the form re-mounted while we typed
+            page.get_by_role("button", name="登录", exact=True).click()
+            # a submit swallowed by the re-mount shows neither the app nor an error
             page.wait_for_function(
                 """() => document.querySelector('[data-testid="stSidebarNav"]')
                          || document.querySelector('[data-testid="stAlertContentError"]')""", timeout=20_000)
-        except PlaywrightTimeout:
+        except (PlaywrightTimeout, PlaywrightError, AssertionError):
+            if attempt == attempts:
+                raise
+            page.goto(app_url)  # start again from a fresh load
             continue
         if nav.count():
             expect(pwd).to_have_count(0)
