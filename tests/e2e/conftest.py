@@ -162,6 +162,24 @@ def login(page: "Page", app_url: str, username: str = "analyst", password: str =
                          f"{page.locator('[data-testid=stMain]').inner_text()[:500]}")
 
 
+def choose_file(page: "Page", name: str, data: bytes, mime: str = "text/csv", attempts: int = 3) -> None:
+    """Put a file into the page's st.file_uploader and wait until the server has it (the chip's
+    button says "Remove …"). Retried: a choice made while the page re-runs for the login cookie
+    can be dropped with the widget it was made in."""
+    uploader = page.locator('[data-testid="stFileUploader"]')
+    done = uploader.get_by_role("button", name=f"Remove {name}")
+    for attempt in range(1, attempts + 1):
+        wait_app(page)
+        uploader.locator('input[type="file"]').set_input_files(files=[{"name": name, "mimeType": mime, "buffer": data}])
+        try:
+            done.wait_for(timeout=20_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == attempts:
+                raise
+    expect(uploader.locator('[data-testid="stFileChip"]')).to_have_count(1)
+    wait_app(page)
+
 def run_cli(*args: str) -> tuple[int, object]:
     """``python -m analytics …`` in the repo root; returns (exit code, parsed JSON stdout)."""
     proc = subprocess.run([sys.executable, "-m", "analytics", *args], cwd=ROOT, capture_output=True,
@@ -173,4 +191,4 @@ def run_cli(*args: str) -> tuple[int, object]:
     return proc.returncode, doc
 
 
-__all__ = ["CHROMIUM", "PlaywrightTimeout", "TIMEOUT_MS", "expect", "login", "run_cli", "wait_app"]
+__all__ = ["CHROMIUM", "PlaywrightTimeout", "TIMEOUT_MS", "choose_file", "expect", "login", "run_cli", "wait_app"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from .conftest import TIMEOUT_MS, PlaywrightTimeout, expect, login, run_cli, wait_app  # login retries a submit lost to the cookie rerun
+from .conftest import TIMEOUT_MS, PlaywrightTimeout, choose_file, expect, login, run_cli, wait_app  # login retries a submit lost to the cookie rerun
 
 HEADER = "年份,期间,单位,指标,计量单位,口径,目标值,数值"
 CSV_NAME = "分析员上传_10月.csv"
@@ -81,11 +81,7 @@ def test_analyst_uploads(page, app_url, e2e_db, shots_dir):
     page.goto(app_url.rstrip("/") + "/upload")  # by address: a link click during the cookie rerun can be lost
     expect(page).to_have_url(re.compile(r"/upload$"))
     wait_app(page)
-    uploader = page.locator('[data-testid="stFileUploader"]')
-    uploader.locator('input[type="file"]').set_input_files(
-        files=[{"name": CSV_NAME, "mimeType": "text/csv", "buffer": CSV.encode("utf-8")}])
-    expect(uploader.get_by_role("button", name=f"Remove {CSV_NAME}")).to_be_visible()
-    wait_app(page)
+    choose_file(page, CSV_NAME, CSV.encode("utf-8"))
     page.get_by_role("button", name="校验并入库").click()  # the upload page's store button
     expect(page.locator('[data-testid="stAlertContentSuccess"]').first).to_be_visible()
     wait_app(page)
