@@ -193,9 +193,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     return SCHEMA_VERSION
 
 
-def _version_file(con: duckdb.DuckDBPyConnection) -> Path | None:
+def _beside(con: duckdb.DuckDBPyConnection, suffix: str) -> Path | None:
+    """The open database's file name + ``suffix`` (None for an in-memory database)."""
     row = one(con, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
-    return Path(row[0] + ".version") if row and row[0] else None
+    return Path(row[0] + suffix) if row and row[0] else None
 
 
 @contextmanager
@@ -220,7 +221,7 @@ def transaction(con: duckdb.DuckDBPyConnection, actor: Actor, action: str,
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    side = _version_file(con)
+    side = _beside(con, ".version")
     if side is not None:
         tmp = side.with_name(side.name + ".tmp")
         tmp.write_text(version)
@@ -256,12 +257,14 @@ def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
     version is current — across server restarts, sessions and the CLI. The version is
     ``meta.data_version`` read in the same transaction as the computation (every write bumps
     it) plus the file's :func:`data_version` stamp taken before (which also moves on a write
-    that bypassed :func:`transaction`), so a kept result is never read for other data. Kept outside the database file so keeping
-    one neither takes the write lock nor changes :func:`data_version`. Best effort: an
+    that bypassed :func:`transaction`), so a kept result is never read for other data. Kept
+    outside the database file so keeping one neither takes the write lock nor changes
+    :func:`data_version`. Best effort: an
     unreadable or unwritable file is recomputed. Frames must be Parquet-friendly (JSON-encode
     dict/list columns first)."""
-    folder = _derived_folder(con)
-    stamp = data_version(folder.with_suffix("")) if folder is not None else ""
+    file = _beside(con, "")
+    folder = file.with_name(file.name + ".derived") if file is not None else None
+    stamp = data_version(file) if file is not None else ""
     con.execute("BEGIN TRANSACTION")
     try:
         version = one(con, "SELECT value FROM meta WHERE key = 'data_version'")[0]
@@ -291,11 +294,6 @@ def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
         except OSError:
             pass
     return frame
-
-
-def _derived_folder(con: duckdb.DuckDBPyConnection) -> Path | None:
-    row = one(con, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
-    return Path(row[0] + ".derived") if row and row[0] else None
 
 
 _NONE = "__none__"  # marks, per row, the None (not NaN) nulls of an object column: Parquet keeps one kind only
