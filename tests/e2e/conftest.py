@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -157,9 +158,21 @@ def login(page: "Page", app_url: str, username: str = "analyst", password: str =
         if nav.count():
             expect(pwd).to_have_count(0)
             wait_app(page)
+            wait_cookie(page)
             return
     raise AssertionError(f"login as {username!r} failed after {attempts} attempts; on screen:\n"
                          f"{page.locator('[data-testid=stMain]').inner_text()[:500]}")
+
+
+def wait_cookie(page: "Page", name: str = "mubiao_auth", timeout: float = TIMEOUT_MS) -> None:
+    """Wait until the browser holds the login cookie. The app shows its pages as soon as the
+    password is checked, but the cookie is written by a component iframe that loads after
+    that render; a reload or a new address opened before it has run finds no login."""
+    deadline = time.monotonic() + timeout / 1000
+    while name not in {c["name"] for c in page.context.cookies()}:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"logged in, but no {name!r} cookie after {timeout / 1000:.0f} s")
+        page.wait_for_timeout(200)
 
 
 def choose_file(page: "Page", name: str, data: bytes, mime: str = "text/csv", attempts: int = 3) -> None:
@@ -191,4 +204,4 @@ def run_cli(*args: str) -> tuple[int, object]:
     return proc.returncode, doc
 
 
-__all__ = ["CHROMIUM", "PlaywrightTimeout", "TIMEOUT_MS", "choose_file", "expect", "login", "run_cli", "wait_app"]
+__all__ = ["CHROMIUM", "PlaywrightTimeout", "TIMEOUT_MS", "choose_file", "expect", "login", "run_cli", "wait_app", "wait_cookie"]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import TIMEOUT_MS, expect, login, run_cli, wait_app
+from .conftest import TIMEOUT_MS, PlaywrightTimeout, expect, login, run_cli, wait_app
 from .test_auth_e2e import nav_links
 from .test_overview_e2e import select_first_row
 
@@ -166,9 +166,14 @@ def open_page(page, url: str, heading: str, timeout: float = TIMEOUT_MS) -> None
     """Go to an address at 1920×1080 (a new session: the cookie logs it in) and wait for the page's h1."""
     page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
     page.goto(url)
-    page.wait_for_function(  # the page's h1, or an exception box: then fail at once, saying what it is
-        """(h) => [...document.querySelectorAll('h1')].some(e => e.innerText.includes(h))
-                  || document.querySelector('[data-testid="stException"]')""", arg=heading, timeout=timeout)
+    try:
+        page.wait_for_function(  # the page's h1, or an exception box: then fail at once, saying what it is
+            """(h) => [...document.querySelectorAll('h1')].some(e => e.innerText.includes(h))
+                      || document.querySelector('[data-testid="stException"]')""", arg=heading, timeout=timeout)
+    except PlaywrightTimeout:
+        cookies = sorted(c["name"] for c in page.context.cookies())
+        raise AssertionError(f"{url}: no h1 {heading!r} after {timeout / 1000:.0f} s; cookies {cookies};"
+                             f" on screen:\n{page.locator('body').inner_text()[:600]}") from None
     error = page.locator('[data-testid="stException"]')
     assert not error.count(), f"{url}: {error.first.inner_text()[:600]}"
     expect(page.locator("h1", has_text=heading).first).to_be_visible(timeout=timeout)
