@@ -7,8 +7,19 @@ that writes checks its caller with :func:`roles.require` and is one
 before/after values — never a password or a hash. A failed login is audited too
 (action ``login_failed``, under the user name that was tried).
 
-The login cookie itself (a signed token naming the user) is handled in ``ui/auth.py`` by
-streamlit-authenticator; its signing key is generated here on first start
+Login rate limit (:func:`verify_login`, settings :func:`login_limit`): the ``login_failed``
+entries of the audit log are the count — durable across restarts and shared by every
+process. After ``TARGETS_LOGIN_MAX_FAILURES`` failures for one user name within
+``TARGETS_LOGIN_WINDOW_MINUTES``, that name is locked for ``TARGETS_LOGIN_LOCKOUT_MINUTES``
+(one ``login_locked`` entry): attempts are refused without checking the password. An admin's
+password reset (or the user's own password change) ends the lock and the count.
+
+Revocation: ``users.credentials_changed_at`` is set whenever a password is reset or
+changed, an account disabled or a role changed; a login issued before it — a cookie, an
+open session — no longer counts (:func:`login_current`).
+
+The login cookie is a signed token naming the user (:func:`login_token`, read back by
+:func:`read_login_token`; written to the browser in ``ui/auth.py``); its signing key is generated here on first start
 (:func:`cookie_key`), into the git-ignored ``data/.secrets/cookie_key`` (mode 0600).
 The role used for writes is always read from this table (:func:`actor_for`), never from
 anything the browser session holds.
@@ -18,10 +29,13 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from datetime import datetime
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import bcrypt
+import jwt
 import pandas as pd
 
 from . import db
@@ -122,45 +136,151 @@ def actor_for(username: str | None, path: str | os.PathLike | None = None) -> Ac
     return Actor(row["username"], row["role"], row["name"])
 
 
-def credentials(path: str | os.PathLike | None = None) -> dict:
-    """streamlit-authenticator's credentials dict of the enabled users — names and roles
-    only: the password check is :func:`verify_login`'s, so no hash leaves this module."""
-    users = list_users(path)
-    users = users[~users.disabled.astype(bool)]
-    return {"usernames": {u: {"name": n, "roles": [r], "email": None}
-                          for u, n, r in zip(users.username, users.name, users.role)}}
-
-
 # --- login -----------------------------------------------------------------------------
 
-def _audit_failure(username: str, reason: str, path) -> None:
-    who = re.sub(r"[\x00-\x1f\x7f]", "", username or "")[:64] or "（空）"
+@dataclass(frozen=True)
+class LoginLimit:
+    """The login rate limit: ``max_failures`` failed logins for one user name within
+    ``window_minutes`` lock that name for ``lockout_minutes`` (``max_failures`` 0: no limit)."""
+    max_failures: int = 5
+    window_minutes: float = 15.0
+    lockout_minutes: float = 15.0
+
+
+# field → (environment variable, lowest, highest allowed value)
+_LIMIT_ENV = {"max_failures": ("TARGETS_LOGIN_MAX_FAILURES", 0, 1000),
+              "window_minutes": ("TARGETS_LOGIN_WINDOW_MINUTES", 1, 1440),
+              "lockout_minutes": ("TARGETS_LOGIN_LOCKOUT_MINUTES", 1, 1440)}
+
+
+def login_limit(environ: dict | None = None) -> LoginLimit:
+    """The rate limit from ``TARGETS_LOGIN_MAX_FAILURES`` (default 5; 0 = no limit),
+    ``TARGETS_LOGIN_WINDOW_MINUTES`` (15) and ``TARGETS_LOGIN_LOCKOUT_MINUTES`` (15)."""
+    env = environ if environ is not None else os.environ
+    values = {}
+    for field, (var, lo, hi) in _LIMIT_ENV.items():
+        raw = env.get(var, "")
+        if not raw.strip():
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        whole = field == "max_failures"
+        if not lo <= value <= hi or (whole and value != int(value)):
+            raise AnalyticsError(f"{var}={raw!r} 无效：须为 {lo}–{hi} 之间的{'整数' if whole else '分钟数'}")
+        values[field] = int(value) if whole else value
+    return LoginLimit(**values)
+
+
+class LoginLocked(AnalyticsError):
+    """Too many failed logins for a user name: refused until ``until`` (the password is not
+    checked), unless an admin resets the password first."""
+
+    def __init__(self, username: str, until: datetime):
+        self.username, self.until = username, until
+        shown = until.replace(second=0, microsecond=0)
+        if shown < until:  # rounded up: retrying at the minute shown works
+            shown += timedelta(minutes=1)
+        super().__init__(f"登录失败次数过多，该用户名已暂时锁定，请于 {shown:%m月%d日 %H:%M} 后重试"
+                         "（或请管理员重置密码）")
+
+
+def _audit_name(username: str) -> str:
+    """The name a login attempt is audited — and rate-limited — under."""
+    return re.sub(r"[\x00-\x1f\x7f]", "", username or "")[:64] or "（空）"
+
+
+def _lock_state(con, who: str, limit: LoginLimit, now: datetime | None) -> tuple[datetime | None, int]:
+    """For the user name ``who`` at ``now`` (None: the database's clock, which stamps the
+    audit entries): the end of a running lock, else None; and the failures that count
+    towards the next lock — those within the window, after the last lock and after the last
+    password reset or change."""
+    now = now or db.one(con, "SELECT now()::TIMESTAMP")[0]
+    cleared = db.one(con, "SELECT coalesce(max(audit_id), 0) FROM audit_log "
+                          "WHERE action IN ('user_reset_password', 'password_change') "
+                          "AND json_extract_string(detail, '$.username') = ?", [who])[0]
+    lock = db.one(con, "SELECT audit_id, logged_at FROM audit_log WHERE username = ? AND action = 'login_locked' "
+                       "AND audit_id > ? ORDER BY audit_id DESC LIMIT 1", [who, cleared])
+    if lock and lock[1] + timedelta(minutes=limit.lockout_minutes) > now:
+        return lock[1] + timedelta(minutes=limit.lockout_minutes), 0
+    failures = db.one(con, "SELECT count(*) FROM audit_log WHERE username = ? AND action = 'login_failed' "
+                           "AND audit_id > ? AND logged_at > ?",
+                      [who, max(cleared, lock[0] if lock else 0), now - timedelta(minutes=limit.window_minutes)])[0]
+    return None, failures
+
+
+def _audit_failure(who: str, reason: str, path, limit: LoginLimit, now: datetime | None) -> None:
+    """Audit a failed login; if it reaches the limit, lock the name (one ``login_locked``
+    entry, which holds the lock's end) and raise :class:`LoginLocked`."""
+    actor = Actor(who, "viewer")
     with db.connect(path) as con:
-        with db.transaction(con, Actor(who, "viewer"), "login_failed", {"reason": reason}):
+        with db.transaction(con, actor, "login_failed", {"reason": reason}):
             pass
+        if not limit.max_failures:
+            return
+        _, failures = _lock_state(con, who, limit, now)
+        if failures < limit.max_failures:
+            return
+        with db.transaction(con, actor, "login_locked",
+                            {"failures": failures, "window_minutes": limit.window_minutes}) as detail:
+            # now() is the transaction's start: the time this entry is stamped with
+            until = db.one(con, "SELECT now()::TIMESTAMP")[0] + timedelta(minutes=limit.lockout_minutes)
+            detail["until"] = until
+    raise LoginLocked(who, until)
 
 
-def verify_login(username: str, password: str, path: str | os.PathLike | None = None) -> Actor | None:
+def verify_login(username: str, password: str, path: str | os.PathLike | None = None, *,
+                 limit: LoginLimit | None = None, now: datetime | None = None) -> Actor | None:
     """The Actor if the user exists, is enabled and the password matches; else None, after
     writing a ``login_failed`` audit entry (reason ``unknown_user``, ``wrong_password`` or
-    ``disabled``). The database is not held during the bcrypt check."""
+    ``disabled``). The database is not held during the bcrypt check.
+
+    Rate limit (``limit``, default :func:`login_limit`): raises :class:`LoginLocked` while
+    the user name is locked — without checking the password, and without a further audit
+    entry — and on the failure that locks it. Known and unknown names are treated alike.
+    ``now``: the time to judge the window and the lock by (tests); default the database's
+    clock."""
+    limit = limit or login_limit()
     u = normalise_username(username)
+    who = _audit_name(u or username)
     with db.connect(path) as con:
+        until = _lock_state(con, who, limit, now)[0] if limit.max_failures else None
         row = _row(con, u) if u else None
+    if until is not None:
+        raise LoginLocked(who, until)
     ok = check_password(password or "", row["password_hash"] if row else _DUMMY_HASH)
     if row is None or not ok:
-        _audit_failure(u or username, "unknown_user" if row is None else "wrong_password", path)
+        _audit_failure(who, "unknown_user" if row is None else "wrong_password", path, limit, now)
         return None
     if row["disabled"]:
-        _audit_failure(u, "disabled", path)
+        _audit_failure(who, "disabled", path, limit, now)
         return None
     return Actor(row["username"], row["role"], row["name"])
+
+
+def login_current(username: str | None, issued_at: datetime, path: str | os.PathLike | None = None) -> bool:
+    """Whether a login issued at ``issued_at`` (a cookie's, an open session's) still counts:
+    the user exists, is enabled, and their password, role and enabled state have not changed
+    since (``users.credentials_changed_at``; a reset password ends every earlier login)."""
+    if not username:
+        return False
+    with db.connect(path) as con:
+        row = db.one(con, "SELECT disabled, credentials_changed_at FROM users WHERE username = ?",
+                     [normalise_username(username)])
+    return row is not None and not row[0] and (row[1] is None or issued_at >= row[1])
 
 
 # --- writes ----------------------------------------------------------------------------
 
 def _now() -> datetime:
     return datetime.now().replace(microsecond=0)
+
+
+def _changed_now() -> datetime:
+    """For ``credentials_changed_at``: full precision, so that a login issued in the same
+    second as a reset still compares the right way round."""
+    return datetime.now()
 
 
 def _existing(con, username: str) -> dict:
@@ -173,6 +293,10 @@ def _existing(con, username: str) -> dict:
 def _active_admins(con, excluding: str) -> int:
     return db.one(con, "SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled AND username <> ?",
                   [excluding])[0]
+
+
+_INSERT_USER = ("INSERT INTO users (username, name, role, password_hash, disabled, created_at, created_by, "
+                "password_changed_at) VALUES (?, ?, ?, ?, false, ?, ?, ?)")
 
 
 class _AlreadySeeded(Exception):
@@ -195,7 +319,7 @@ def seed_demo_users(path: str | os.PathLike | None = None) -> bool:
                     raise _AlreadySeeded  # rolls back: no audit entry either
                 now = _now()
                 for u, n, r, h in hashed:
-                    con.execute("INSERT INTO users VALUES (?, ?, ?, ?, false, ?, ?, ?)",
+                    con.execute(_INSERT_USER,
                                 [u, n, r, h, now, SYSTEM.username, now])
     except _AlreadySeeded:
         return False
@@ -217,7 +341,7 @@ def add_user(actor: Actor, username: str, name: str, role: str, password: str,
         after = {"name": name, "role": role, "disabled": False}
         with db.transaction(con, actor, "user_add", {"username": u, "before": None, "after": after}):
             now = _now()
-            con.execute("INSERT INTO users VALUES (?, ?, ?, ?, false, ?, ?, ?)",
+            con.execute(_INSERT_USER,
                         [u, name, role, h, now, actor.username, now])
     return Actor(u, role, name)
 
@@ -225,8 +349,9 @@ def add_user(actor: Actor, username: str, name: str, role: str, password: str,
 def set_disabled(actor: Actor, username: str, disabled: bool = True,
                  path: str | os.PathLike | None = None) -> None:
     """Admin: disable (or enable again) an account; a disabled user cannot log in and the
-    app refuses their open sessions at the next click. Accounts are never deleted, so the
-    audit log keeps naming real people. The last enabled admin cannot be disabled."""
+    app refuses their open sessions at the next click, and their cookies even once enabled
+    again. Accounts are never deleted, so the audit log keeps naming real people. The last
+    enabled admin cannot be disabled."""
     require(actor, "manage_users")
     with db.connect(path) as con:
         row = _existing(con, username)
@@ -239,12 +364,14 @@ def set_disabled(actor: Actor, username: str, disabled: bool = True,
         with db.transaction(con, actor, "user_disable" if disabled else "user_enable",
                             {"username": row["username"], "before": {"disabled": bool(row["disabled"])},
                              "after": {"disabled": disabled}}):
-            con.execute("UPDATE users SET disabled = ? WHERE username = ?", [disabled, row["username"]])
+            con.execute("UPDATE users SET disabled = ?, credentials_changed_at = coalesce(?, credentials_changed_at) "
+                        "WHERE username = ?", [disabled, _changed_now() if disabled else None, row["username"]])
 
 
 def change_role(actor: Actor, username: str, role: str, path: str | os.PathLike | None = None) -> None:
-    """Admin: a new role for an account (takes effect at the user's next click). The last
-    enabled admin keeps the admin role."""
+    """Admin: a new role for an account; the user's open sessions and cookies end at their
+    next click, and they log in again with the new role. The last enabled admin keeps the
+    admin role."""
     require(actor, "manage_users")
     _validate_role(role)
     with db.connect(path) as con:
@@ -256,7 +383,8 @@ def change_role(actor: Actor, username: str, role: str, path: str | os.PathLike 
         with db.transaction(con, actor, "user_change_role",
                             {"username": row["username"], "before": {"role": row["role"]},
                              "after": {"role": role}}):
-            con.execute("UPDATE users SET role = ? WHERE username = ?", [role, row["username"]])
+            con.execute("UPDATE users SET role = ?, credentials_changed_at = ? WHERE username = ?",
+                        [role, _changed_now(), row["username"]])
 
 
 def _set_password(con, actor: Actor, action: str, row: dict, password_hash: str) -> None:
@@ -265,14 +393,15 @@ def _set_password(con, actor: Actor, action: str, row: dict, password_hash: str)
                         {"username": row["username"],
                          "before": {"password_changed_at": row["password_changed_at"]},
                          "after": {"password_changed_at": now}}):
-        con.execute("UPDATE users SET password_hash = ?, password_changed_at = ? WHERE username = ?",
-                    [password_hash, now, row["username"]])
+        con.execute("UPDATE users SET password_hash = ?, password_changed_at = ?, credentials_changed_at = ? "
+                    "WHERE username = ?", [password_hash, now, _changed_now(), row["username"]])
 
 
 def reset_password(actor: Actor, username: str, new_password: str,
                    path: str | os.PathLike | None = None) -> None:
     """Admin: set a new password for an account (audit ``user_reset_password``: who, whose,
-    when — never the password or its hash)."""
+    when — never the password or its hash). Ends the user's open sessions, cookies and any
+    login lock-out."""
     require(actor, "manage_users")
     validate_password(new_password)
     h = hash_password(new_password)
@@ -282,7 +411,8 @@ def reset_password(actor: Actor, username: str, new_password: str,
 
 def change_own_password(actor: Actor, old_password: str, new_password: str,
                         path: str | os.PathLike | None = None) -> None:
-    """Any enabled user: a new password for oneself, given the current one."""
+    """Any enabled user: a new password for oneself, given the current one. Ends the user's
+    other sessions and cookies (the app renews the one it was changed in)."""
     require(actor, "own_account")
     validate_password(new_password)
     if new_password == old_password:
@@ -313,6 +443,31 @@ def session_days(environ: dict | None = None) -> float:
     if not 0 <= days <= 365:
         raise AnalyticsError(f"TARGETS_SESSION_DAYS={raw!r} 无效：须为 0–365 之间的天数")
     return days
+
+
+def login_token(username: str, days: float, key: str, now: float | None = None) -> str:
+    """The login cookie's value: an HS256 JWT of the user name, ``exp_date`` (epoch seconds,
+    issue time + ``days``) and ``issued_at`` — streamlit-authenticator's token format (which
+    lacks ``issued_at``) plus the issue time, which revocation compares (:func:`login_current`)."""
+    issued = time.time() if now is None else now
+    return jwt.encode({"username": username, "exp_date": issued + days * 86400, "issued_at": issued},
+                      key, algorithm="HS256")
+
+
+def read_login_token(raw: str | None, key: str, now: float | None = None) -> dict | None:
+    """The token of a login cookie — ``{"username", "exp_date"[, "issued_at"]}`` — if it is
+    signed with ``key`` and not expired; None for anything else (no cookie, another key,
+    tampered, malformed)."""
+    if not raw:
+        return None
+    try:
+        token = jwt.decode(raw, key, algorithms=["HS256"])
+        expires = float(token["exp_date"])
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+        return None
+    if not isinstance(token.get("username"), str) or not expires > (time.time() if now is None else now):
+        return None
+    return token
 
 
 def cookie_key(directory: str | os.PathLike | None = None) -> str:

@@ -117,6 +117,10 @@ MIGRATIONS: list[list[str]] = [
             event_id INTEGER PRIMARY KEY, year INTEGER NOT NULL, period INTEGER NOT NULL, locked BOOLEAN NOT NULL,
             username VARCHAR NOT NULL, changed_at TIMESTAMP NOT NULL, reason VARCHAR)""",
     ],
+    [  # login revocation (analytics/auth.py): when a user's password, role or enabled state last
+       # changed — a login (cookie or open session) issued before then no longer counts
+        """ALTER TABLE users ADD COLUMN credentials_changed_at TIMESTAMP""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -167,10 +171,10 @@ def one(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = N
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    has_meta = one(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'")[0]
-    if not has_meta:
+    try:  # one lookup (every operation opens the file and asks): a file without meta is version 0
+        row = one(con, "SELECT value FROM meta WHERE key = 'schema_version'")
+    except duckdb.CatalogException:
         return 0
-    row = one(con, "SELECT value FROM meta WHERE key = 'schema_version'")
     return int(row[0]) if row else 0
 
 
@@ -251,7 +255,7 @@ def query(sql: str, params: list | dict | None = None, path: str | os.PathLike |
 
 
 def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
-                 compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+                 compute: Callable[[], pd.DataFrame], columns: list[str] | None = None) -> pd.DataFrame:
     """``compute()``, kept as a Parquet file beside the database (``<db>.derived/``) named by
     the data version it was computed from, and read back instead of recomputed while that
     version is current — across server restarts, sessions and the CLI. The version is
@@ -261,7 +265,7 @@ def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
     outside the database file so keeping one neither takes the write lock nor changes
     :func:`data_version`. Best effort: an
     unreadable or unwritable file is recomputed. Frames must be Parquet-friendly (JSON-encode
-    dict/list columns first)."""
+    dict/list columns first). ``columns``: only these are read back (and returned)."""
     file = _beside(con, "")
     folder = file.with_name(file.name + ".derived") if file is not None else None
     stamp = data_version(file) if file is not None else ""
@@ -272,7 +276,7 @@ def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
         name = f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:16]}-v{version}.parquet"
         if folder is not None and (folder / name).exists():
             try:
-                frame = _thaw(pd.read_parquet(folder / name))
+                frame = _thaw(_read_kept(folder / name, columns))
                 con.execute("COMMIT")
                 return frame
             except Exception:  # noqa: BLE001 — a damaged file is only a miss
@@ -293,7 +297,17 @@ def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
                     old.unlink(missing_ok=True)
         except OSError:
             pass
-    return frame
+    return frame if columns is None else frame[columns]
+
+
+def _read_kept(file: Path, columns: list[str] | None) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    if columns is None:
+        return pd.read_parquet(file)
+    marks = [f"{_NONE}{c}" for c in columns]
+    present = set(pq.read_schema(file).names)
+    return pd.read_parquet(file, columns=columns + [m for m in marks if m in present])
 
 
 _NONE = "__none__"  # marks, per row, the None (not NaN) nulls of an object column: Parquet keeps one kind only

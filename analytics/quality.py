@@ -173,6 +173,7 @@ FLAG_COLUMNS = ["flag_key", "rule", "rule_name", "family", "severity", "year", "
                 "indicator_id", "indicator", "measure", "value", "numbers", "explanation", "file", "row",
                 "upload_id", "revision", "verified", "verified_by", "verified_at", "comment"]
 KEYS = ["unit_id", "indicator_id", "period", "measure"]
+OPEN_COLUMNS = ["unit_id", "indicator_id", "period", "rule", "severity"]
 
 
 def flag_key(rule: str, unit_id, indicator_id, year, period, measure, extra: str = "") -> str:
@@ -842,14 +843,19 @@ def _join_reviews(con, flags: pd.DataFrame) -> pd.DataFrame:
     return flags[FLAG_COLUMNS]
 
 
+def _kept(con, year: int, period: int | None, settings: Settings, columns: list[str] | None = None) -> pd.DataFrame:
+    """The flags without reviews, computed once per data version and kept (db.cached_frame)."""
+    key = json.dumps([int(year), period, list(settings.overrides), sorted(settings.disabled)])
+    return db.cached_frame(con, "quality", key, lambda: _to_parquet_safe(compute(con, year, period, settings)),
+                           columns)
+
+
 def check(year: int, period: int | None = None, path: PathLike = None,
           settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """The flags of ``year`` for periods ≤ ``period`` (default latest), each with its
     verification status (已核实 by whom, when, comment). Columns: :data:`FLAG_COLUMNS`."""
-    key = json.dumps([int(year), period, list(settings.overrides), sorted(settings.disabled)])
     with db.connect(path) as con:
-        kept = db.cached_frame(con, "quality", key, lambda: _to_parquet_safe(compute(con, year, period, settings)))
-        return _join_reviews(con, _from_parquet_safe(kept))
+        return _join_reviews(con, _from_parquet_safe(_kept(con, year, period, settings)))
 
 
 def _to_parquet_safe(flags: pd.DataFrame) -> pd.DataFrame:
@@ -862,10 +868,15 @@ def _from_parquet_safe(flags: pd.DataFrame) -> pd.DataFrame:
 
 def open_flags(year: int, period: int, path: PathLike = None) -> pd.DataFrame:
     """Unverified flags of exactly ``period`` — for the marker next to a figure on the gap and
-    projection pages. Columns: unit_id, indicator_id, period, rule, severity."""
-    flags = check(year, period, path)
-    flags = flags[(flags.period == period) & ~flags.verified.astype(bool) & flags.unit_id.notna()]
-    return flags[["unit_id", "indicator_id", "period", "rule", "severity"]].reset_index(drop=True)
+    projection pages. Columns: unit_id, indicator_id, period, rule, severity. Reads five
+    columns of the kept flags, not every flag's numbers and text."""
+    with db.connect(path) as con:
+        flags = _kept(con, year, period, DEFAULT_SETTINGS, ["flag_key", *OPEN_COLUMNS])
+        verified = con.execute("""SELECT flag_key FROM flag_reviews
+                                  QUALIFY row_number() OVER (PARTITION BY flag_key ORDER BY reviewed_at DESC) = 1
+                                    AND status = 'verified'""").df().flag_key
+    flags = flags[(flags.period == period) & flags.unit_id.notna() & ~flags.flag_key.isin(verified)]
+    return flags[OPEN_COLUMNS].reset_index(drop=True)
 
 
 def records(flags: pd.DataFrame) -> list[dict]:

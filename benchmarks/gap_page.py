@@ -100,8 +100,15 @@ def routed_through_app() -> None:
 
 
 def clear_caches() -> None:
+    """What a data change leaves a running server: every cached result keyed by data version
+    gone (st.cache_data and the shared frames of ui/data.py), the database opened once."""
     import streamlit as st
+
+    from ui import data
     st.cache_data.clear()
+    for fn in vars(data).values():  # the cached functions (st.cache_* objects and ours) have a clear()
+        if callable(fn) and hasattr(fn, "clear") and fn is not data.ensure_database:
+            fn.clear()
 
 
 def run(n_units: int = 300, n_indicators: int = 300, period: int = 9, repeat: int = 3,

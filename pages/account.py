@@ -4,7 +4,7 @@ import streamlit as st
 from analytics import auth
 from analytics.errors import AnalyticsError
 from analytics.roles import ROLES
-from ui import state
+from ui import auth as gate, state
 from ui.text import md
 
 actor = state.guard()
@@ -28,5 +28,6 @@ with st.form("account_password", clear_on_submit=True):
             except AnalyticsError as e:
                 st.error(str(e))
             else:
-                st.session_state["account_flash"] = "密码已修改，下次登录请使用新密码"
+                gate.renew_login()  # this session stays logged in; every other login ends
+                st.session_state["account_flash"] = "密码已修改，下次登录请使用新密码；其他设备上的登录已失效"
                 st.rerun()

@@ -11,7 +11,7 @@ basis_choice = st.segmented_control("时间进度口径", ["own", *BASES], defau
                                     format_func=labels({"own": "各指标设定", **BASES}),
                                     help="线性 = 月份÷12；季节性 = 往年同期累计占全年比重；计划曲线 = 规定进度（如年中 60%、年底 120%）")
 basis = None if basis_choice in (None, "own") else basis_choice
-table = data.gap(year, period, basis)
+table = data.gap_sorted(year, period, basis)  # largest gap first, with the ⚑ data-quality marker
 if unit is not None:
     table = table[table.unit_id == unit]
 
@@ -20,12 +20,7 @@ categories = f1.multiselect("类别", sorted(table.category.dropna().unique()), 
 statuses = f2.multiselect("状态", list(STATUS), format_func=STATUS.get, key="gap_status", placeholder="全部状态")
 owners = f3.multiselect("分管领导", sorted(table.owner_leader.dropna().unique()), key="gap_owner", placeholder="全部")
 flags = f4.pills("标记", ["重点", "难点"], selection_mode="multi", key="gap_flags")
-view = select(table, categories, statuses, owners, flags)
-view = view.sort_values("gap_pp", na_position="last").reset_index(drop=True)
-flags = data.open_flags(year, period)  # open data-quality flags: a marker beside the figure, details on 数据质量
-counts = flags.groupby(["unit_id", "indicator_id"]).size().rename("flags").reset_index()
-view = view.merge(counts, how="left", on=["unit_id", "indicator_id"])
-view["quality"] = view.pop("flags").map(lambda n: f"⚑ {int(n)} 条待核实" if n == n else "")
+view = select(table, categories, statuses, owners, flags).reset_index(drop=True)
 
 st.caption(f"共 {len(view):,} 项 · 按差距从大到小排列 · 点选一行查看明细（累计走势、月度增量、差距变化、责任人）")
 if view.empty:

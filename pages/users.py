@@ -11,7 +11,8 @@ from ui.text import NO_DATA, USER_LABELS
 actor = state.guard("manage_users")
 st.title("用户管理")
 st.caption("角色：领导（只读）只能浏览；分析员可上传、修正数据；管理员另可管理用户、规则并查看审计日志。"
-           "账户只停用不删除，审计日志始终能对应到具体的人；每项更改都记入审计日志（不记录密码）。")
+           "账户只停用不删除，审计日志始终能对应到具体的人；每项更改都记入审计日志（不记录密码）。"
+           "重置密码、停用或更改角色后，该用户已有的登录随即失效；重置密码同时解除其登录锁定。")
 
 if flash := st.session_state.pop("users_flash", None):
     st.success(flash)

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import stat
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -170,7 +171,6 @@ def test_disabled_user_is_refused_and_can_be_enabled_again(users_db):
     assert audit_rows(users_db)[-1][:2] == ("analyst", "login_failed")
     assert json.loads(audit_rows(users_db)[-1][2]) == {"reason": "disabled"}
     assert auth.actor_for("analyst", users_db) is None  # open sessions lose their rights too
-    assert "analyst" not in auth.credentials(users_db)["usernames"]
     auth.set_disabled(ADMIN, "analyst", False, users_db)
     assert auth.verify_login("analyst", "analyst123", users_db) == Actor("analyst", "analyst")
     assert [r[1] for r in audit_rows(users_db)[-2:]] == ["login_failed", "user_enable"]
@@ -251,6 +251,121 @@ def test_last_admin_cannot_be_disabled_by_another_admin(users_db):
         auth.change_role(Actor("x", "admin"), "admin", "analyst", users_db)
 
 
+# --- login rate limit -------------------------------------------------------------------
+
+def lock_entries(path, who="leader") -> list[dict]:
+    return [json.loads(d) for u, a, d in audit_rows(path) if (u, a) == (who, "login_locked")]
+
+
+def fail(path, username, times, **kw) -> None:
+    for i in range(times):
+        assert auth.verify_login(username, f"wrong-{i}", path, **kw) is None
+
+
+def test_fifth_failure_locks_and_the_right_password_is_then_refused(users_db):
+    fail(users_db, "leader", 4)
+    with pytest.raises(auth.LoginLocked) as locked:  # the 5th failure within 15 minutes locks
+        auth.verify_login("leader", "wrong-4", users_db)
+    until = locked.value.until
+    assert abs(until - (datetime.now() + timedelta(minutes=15))) < timedelta(minutes=1)
+    shown = until.replace(second=0, microsecond=0) + timedelta(minutes=1)  # the minute after
+    message = f"登录失败次数过多，该用户名已暂时锁定，请于 {shown:%m月%d日 %H:%M} 后重试（或请管理员重置密码）"
+    assert str(locked.value) == message
+
+    before = audit_rows(users_db)
+    with pytest.raises(auth.LoginLocked) as again:  # 6th attempt, right password: refused unchecked
+        auth.verify_login(" Leader", "leader123", users_db)
+    assert str(again.value) == message and again.value.until == until
+    assert audit_rows(users_db) == before  # the lock-out is audited once, not every refusal
+
+    actions = [a for u, a, _ in audit_rows(users_db) if u == "leader"]
+    assert actions == ["login_failed"] * 5 + ["login_locked"]
+    assert lock_entries(users_db) == [{"failures": 5, "window_minutes": 15.0, "until": str(until)}]
+    assert auth.verify_login("analyst", "analyst123", users_db) == ANALYST  # other names unaffected
+
+
+def test_lock_ends_after_the_lockout(users_db):
+    """Lock-out 30 minutes, window 60: at until − 1 min still refused, at until + 1 min in;
+    the five failures are still within the window then, but a lock used them up."""
+    limit = auth.LoginLimit(max_failures=5, window_minutes=60, lockout_minutes=30)
+    fail(users_db, "leader", 4, limit=limit)
+    with pytest.raises(auth.LoginLocked) as locked:
+        auth.verify_login("leader", "wrong-4", users_db, limit=limit)
+    until = locked.value.until
+    with pytest.raises(auth.LoginLocked):
+        auth.verify_login("leader", "leader123", users_db, limit=limit, now=until - timedelta(minutes=1))
+    assert auth.verify_login("leader", "leader123", users_db, limit=limit,
+                             now=until + timedelta(minutes=1)) == LEADER
+    # the count starts again after a lock: one more failure is one, not six
+    assert auth.verify_login("leader", "wrong", users_db, limit=limit, now=until + timedelta(minutes=1)) is None
+    assert len(lock_entries(users_db)) == 1
+
+
+def test_failures_outside_the_window_do_not_count(users_db):
+    """4 failures now; 16 minutes later a 5th is only the first within the window."""
+    fail(users_db, "leader", 4)
+    later = datetime.now() + timedelta(minutes=16)
+    assert auth.verify_login("leader", "wrong-4", users_db, now=later) is None
+    assert auth.verify_login("leader", "leader123", users_db, now=later) == LEADER
+    assert lock_entries(users_db) == []
+
+
+def test_password_reset_clears_the_lock(users_db):
+    fail(users_db, "leader", 4)
+    with pytest.raises(auth.LoginLocked):
+        auth.verify_login("leader", "wrong-4", users_db)
+    auth.reset_password(ADMIN, "leader", "reset-by-admin", users_db)
+    assert auth.verify_login("leader", "reset-by-admin", users_db) == LEADER
+    fail(users_db, "leader", 4)  # the earlier failures no longer count: 4 more do not lock
+    assert auth.verify_login("leader", "reset-by-admin", users_db) == LEADER
+    assert len(lock_entries(users_db)) == 1
+
+
+def test_unknown_names_lock_alike_and_zero_means_no_limit(users_db):
+    fail(users_db, "ghost", 4)
+    with pytest.raises(auth.LoginLocked):
+        auth.verify_login("ghost", "x", users_db)
+    assert len(lock_entries(users_db, "ghost")) == 1
+    off = auth.LoginLimit(max_failures=0)
+    fail(users_db, "leader", 7, limit=off)
+    assert auth.verify_login("leader", "leader123", users_db, limit=off) == LEADER
+    assert lock_entries(users_db) == []
+
+
+# --- revocation: logins issued before the credentials changed -----------------------------
+
+def changed_at(path, username="leader") -> datetime | None:
+    with db.connect(path) as con:
+        return db.one(con, "SELECT credentials_changed_at FROM users WHERE username = ?", [username])[0]
+
+
+@pytest.mark.parametrize("change", [
+    lambda p: auth.reset_password(ADMIN, "leader", "reset-by-admin", p),
+    lambda p: auth.change_own_password(LEADER, "leader123", "brand-new-pw", p),
+    lambda p: auth.change_role(ADMIN, "leader", "analyst", p),
+    lambda p: (auth.set_disabled(ADMIN, "leader", True, p), auth.set_disabled(ADMIN, "leader", False, p)),
+], ids=["reset", "own_change", "role", "disable_enable"])
+def test_login_issued_before_a_credentials_change_no_longer_counts(users_db, change):
+    issued = datetime.now()
+    assert changed_at(users_db) is None and auth.login_current("leader", issued, users_db)
+    change(users_db)
+    at = changed_at(users_db)
+    assert issued < at <= datetime.now()
+    assert not auth.login_current("leader", issued, users_db)
+    assert not auth.login_current("leader", at - timedelta(microseconds=1), users_db)
+    assert auth.login_current("Leader", at, users_db)
+    assert auth.login_current("leader", at + timedelta(seconds=1), users_db)
+
+
+def test_login_of_a_disabled_or_unknown_user_does_not_count(users_db):
+    auth.set_disabled(ADMIN, "leader", True, users_db)
+    later = datetime.now() + timedelta(days=1)
+    assert not auth.login_current("leader", later, users_db)
+    assert not auth.login_current("ghost", later, users_db)
+    assert not auth.login_current("", later, users_db)
+    assert auth.login_current("analyst", datetime(2000, 1, 1), users_db)  # never changed
+
+
 # --- settings: session lifetime and the cookie key --------------------------------------
 
 @pytest.mark.parametrize("env, days", [({}, 1.0), ({"TARGETS_SESSION_DAYS": ""}, 1.0),
@@ -267,22 +382,55 @@ def test_session_days_invalid(raw):
         auth.session_days({"TARGETS_SESSION_DAYS": raw})
 
 
-def test_expiry_setting_reaches_the_cookie(users_db, tmp_path, monkeypatch):
-    """The gate hands TARGETS_SESSION_DAYS to streamlit-authenticator, whose signed token
-    then expires that long after login."""
+@pytest.mark.parametrize("env, limit", [
+    ({}, (5, 15, 15)),
+    ({"TARGETS_LOGIN_MAX_FAILURES": "3", "TARGETS_LOGIN_WINDOW_MINUTES": "10",
+      "TARGETS_LOGIN_LOCKOUT_MINUTES": "60"}, (3, 10, 60)),
+    ({"TARGETS_LOGIN_MAX_FAILURES": "0", "TARGETS_LOGIN_WINDOW_MINUTES": " "}, (0, 15, 15)),
+])
+def test_login_limit(env, limit):
+    got = auth.login_limit(env)
+    assert (got.max_failures, got.window_minutes, got.lockout_minutes) == limit
+
+
+@pytest.mark.parametrize("var, raw", [("TARGETS_LOGIN_MAX_FAILURES", "2.5"), ("TARGETS_LOGIN_MAX_FAILURES", "-1"),
+                                      ("TARGETS_LOGIN_WINDOW_MINUTES", "0"), ("TARGETS_LOGIN_LOCKOUT_MINUTES", "abc")])
+def test_login_limit_invalid(var, raw):
+    with pytest.raises(AnalyticsError, match=var):
+        auth.login_limit({var: raw})
+
+
+def test_expiry_setting_reaches_the_cookie(monkeypatch):
+    """TARGETS_SESSION_DAYS is the gate's cookie lifetime, and the signed token expires that
+    long after login."""
     from ui import auth as ui_auth
     monkeypatch.setenv("TARGETS_SESSION_DAYS", "0.25")
-    monkeypatch.setenv("TARGETS_SECRETS_DIR", str(tmp_path / "secrets"))
     config = ui_auth.gate_config()
     assert (config.mode, config.cookie_name, config.session_days) == ("password", "mubiao_auth", 0.25)
-    gate = ui_auth.PasswordGate(config, str(users_db))
-    model = gate.authenticator.cookie_controller.cookie_model
-    assert model.cookie_name == "mubiao_auth" and model.cookie_expiry_days == 0.25
-    assert model.cookie_key == (tmp_path / "secrets" / "cookie_key").read_text()
-    expires = datetime.fromtimestamp(model._set_exp_date())
-    assert abs(expires - (datetime.now() + timedelta(hours=6))) < timedelta(minutes=1)
-    assert set(gate.authenticator.authentication_controller.authentication_model.credentials["usernames"]) == \
-        {"leader", "analyst", "admin"}
+    token = auth.login_token("leader", config.session_days, "k" * 43, now=1_000_000.0)
+    assert auth.read_login_token(token, "k" * 43, now=1_000_000.0) == {
+        "username": "leader", "exp_date": 1_000_000.0 + 6 * 3600, "issued_at": 1_000_000.0}
+    assert auth.read_login_token(token, "k" * 43, now=1_000_000.0 + 6 * 3600 - 1) is not None
+    assert auth.read_login_token(token, "k" * 43, now=1_000_000.0 + 6 * 3600) is None  # expired
+
+
+def test_login_token_refused_unless_ours_and_well_formed():
+    import jwt
+    key = "k" * 43
+    good = auth.login_token("leader", 1, key)
+    assert auth.read_login_token(good, key)["username"] == "leader"
+    assert auth.read_login_token(good, "x" * 43) is None  # another key
+    head, _, sig = good.split(".")
+    admin_body = auth.login_token("admin", 1, key).split(".")[1]
+    assert auth.read_login_token(f"{head}.{admin_body}.{sig}", key) is None  # the user name changed
+    for raw in (None, "", "not-a-token", jwt.encode({"username": "leader"}, key, algorithm="HS256"),
+                jwt.encode({"username": "leader", "exp_date": "soon"}, key, algorithm="HS256"),
+                jwt.encode({"username": 7, "exp_date": 2e9}, key, algorithm="HS256"),
+                jwt.encode({"username": "leader", "exp_date": 2e9}, key * 2, algorithm="HS512")):
+        assert auth.read_login_token(raw, key) is None, raw
+    # a cookie streamlit-authenticator issued (same claims, same algorithm) stays valid
+    theirs = jwt.encode({"username": "leader", "exp_date": time.time() + 3600}, key, algorithm="HS256")
+    assert auth.read_login_token(theirs, key)["username"] == "leader"
 
 
 def test_gate_mode_is_chosen_by_env():

@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 from conftest import content
 
@@ -381,3 +383,29 @@ def test_cli_ingest_succeeds_while_the_app_serves_pages(demo_template, tmp_path)
                                cwd=ROOT, capture_output=True, text=True, timeout=60)
     rows = [r for r in json.loads(shown.stdout) if r["measure"] == "ytd"]
     assert [(r["value"], r["file_name"], r["revisions"]) for r in rows] == [(123.45, "late.csv", 2)]
+
+
+# --- results kept beside the database (db.cached_frame) ---------------------------------------------
+def test_a_kept_result_is_computed_once_per_data_version_and_read_back_unchanged(small_db, analyst):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return pd.DataFrame({"k": ["a", "b", "c"], "text": pd.Series(["x", None, np.nan], dtype=object), "v": [1.5, np.nan, 3.0]})
+
+    def kept(columns=None):
+        with db.connect(small_db) as con:
+            return db.cached_frame(con, "test", "key", compute, columns)
+
+    first = kept()
+    again = kept()
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(again, first)
+    assert again.text[1] is None and again.text[2] is not None and np.isnan(again.text[2])  # None stays None, NaN NaN
+    part = kept(["k", "text"])
+    assert len(calls) == 1 and list(part.columns) == ["k", "text"] and part.text[1] is None
+
+    ingest_bytes(f"{HEADER}\n2026,9,清河县,固定资产投资,亿元,ytd,,123\n".encode(), "new.csv", analyst, path=small_db)
+    fresh = kept(["v"])  # a write moved the version: computed again, and only the columns asked for
+    assert len(calls) == 2 and list(fresh.columns) == ["v"]
+    assert [p.name.split("-")[0] for p in Path(str(small_db) + ".derived").glob("test-*.parquet")] == ["test"]

@@ -4,7 +4,9 @@ the session) for a leader shows no upload page, and the upload action itself sti
 the role always comes from the users table."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -21,6 +23,35 @@ CSV = "年份,期间,单位,指标,计量单位,口径,目标值,数值\n2026,10
 
 
 
+
+
+ADMIN = auth.Actor("admin", "admin")
+
+
+@pytest.fixture
+def browser_cookies(monkeypatch) -> dict:
+    """The cookies the browser sends. AppTest cannot send any, so the session's client
+    context — what ``st.context.cookies``, and so streamlit-authenticator, reads — is one
+    carrying this dict."""
+    from streamlit.runtime import context
+    cookies: dict[str, str] = {}
+    monkeypatch.setattr(context, "_get_client_context",
+                        lambda: SimpleNamespace(headers=[], cookies=cookies, remote_ip=None))
+    return cookies
+
+
+def login_cookie(username: str, issued: datetime, days: float = 1) -> str:
+    """The login cookie the password gate sets: streamlit-authenticator's JWT, signed with the
+    app's key, holding the user name and the expiry (issue time + lifetime)."""
+    import jwt
+    return jwt.encode({"username": username, "exp_date": (issued + timedelta(days=days)).timestamp()},
+                      auth.cookie_key(), algorithm="HS256")
+
+
+def log_in(at: AppTest, username: str, password: str) -> AppTest:
+    at.text_input(key="auth_login_user").input(username)
+    at.text_input(key="auth_login_password").input(password)
+    return at.button[0].click().run()
 
 
 def app(**session) -> AppTest:
@@ -148,12 +179,63 @@ def test_disabled_or_unknown_user_session_is_sent_to_login(app_db):
         assert at.session_state["authentication_status"] is None
 
 
-def test_role_change_applies_at_next_run(app_db):
+def test_role_change_ends_the_session_and_the_next_login_has_the_new_role(app_db):
     at = as_user("leader")
     assert "upload.py" not in pages(at)
-    auth.change_role(auth.Actor("admin", "admin"), "leader", "analyst", app_db)
+    auth.change_role(ADMIN, "leader", "analyst", app_db)
     at.run()
-    assert "upload.py" in pages(at)
+    assert [t.label for t in at.text_input] == ["用户名", "密码"] and not at.warning
+    log_in(at, "leader", "leader123")
+    assert not at.exception and "upload.py" in pages(at)
+
+
+def test_cookie_issued_before_a_password_reset_no_longer_logs_in(app_db, browser_cookies):
+    before = datetime.now()
+    browser_cookies["mubiao_auth"] = login_cookie("leader", before)
+    at = app()  # the cookie logs in ...
+    assert [t.value for t in at.title] == [OVERVIEW_TITLE]
+    assert at.session_state["auth_issued_at"] == pytest.approx(before.timestamp(), abs=1e-3)
+
+    auth.reset_password(ADMIN, "leader", "reset-by-admin", app_db)
+    after = datetime.now()
+    at = app()  # ... until the password is reset: a reload shows the login form
+    assert not at.exception
+    assert [t.value for t in at.title] == ["目标督查分析"]
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+    assert at.session_state["authentication_status"] is not True
+
+    browser_cookies["mubiao_auth"] = login_cookie("leader", after)  # issued after the reset
+    at = app()
+    assert [t.value for t in at.title] == [OVERVIEW_TITLE]
+    assert at.session_state["username"] == "leader"
+
+
+def test_cookie_issued_before_disabling_stays_refused_once_enabled_again(app_db, browser_cookies):
+    browser_cookies["mubiao_auth"] = login_cookie("leader", datetime.now())
+    auth.set_disabled(ADMIN, "leader", True, app_db)
+    auth.set_disabled(ADMIN, "leader", False, app_db)
+    at = app()
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+
+
+def test_open_session_ends_when_an_admin_resets_the_password(app_db):
+    at = as_user("leader")
+    assert [t.value for t in at.title] == [OVERVIEW_TITLE]
+    auth.reset_password(ADMIN, "leader", "reset-by-admin", app_db)
+    at.run()
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+    log_in(at, "leader", "reset-by-admin")
+    assert [t.value for t in at.title] == [OVERVIEW_TITLE]
+
+
+def test_locked_login_shows_when_to_retry(app_db):
+    for i in range(4):
+        assert auth.verify_login("leader", f"wrong-{i}", app_db) is None
+    with pytest.raises(auth.LoginLocked) as locked:
+        auth.verify_login("leader", "wrong-4", app_db)
+    at = log_in(app(), "leader", "leader123")  # the right password, during the lock-out
+    assert [e.value for e in at.error] == [str(locked.value)]
+    assert "请于" in str(locked.value) and at.session_state["authentication_status"] is not True
 
 
 def test_analyst_can_upload_through_the_page(app_db):
@@ -214,9 +296,23 @@ def test_change_own_password_page(app_db):
     at.text_input(key="account_again").input("leader-new-1")
     next(b for b in at.button if b.label == "修改密码").click().run()
     assert not at.exception and not at.error
-    assert [s.value for s in at.success] == ["密码已修改，下次登录请使用新密码"]
+    assert [s.value for s in at.success] == ["密码已修改，下次登录请使用新密码；其他设备上的登录已失效"]
     assert audit(app_db)[-1] == ("leader", "password_change")
     assert auth.verify_login("leader", "leader-new-1", app_db) is not None
+
+
+def test_own_password_change_keeps_this_session_and_ends_the_others(app_db):
+    other, this = as_user("leader"), as_user("leader")
+    this.switch_page("pages/account.py").run()
+    this.text_input(key="account_old").input("leader123")
+    this.text_input(key="account_new").input("leader-new-1")
+    this.text_input(key="account_again").input("leader-new-1")
+    next(b for b in this.button if b.label == "修改密码").click().run()
+    assert [s.value for s in this.success] == ["密码已修改，下次登录请使用新密码；其他设备上的登录已失效"]
+    this.run()
+    assert [t.value for t in this.title] == ["我的账户"] and this.session_state["username"] == "leader"
+    other.run()
+    assert [t.label for t in other.text_input] == ["用户名", "密码"]
 
 
 def test_logout(app_db):

@@ -123,7 +123,8 @@ def expected_gap_view(table: pd.DataFrame, unit=None, statuses=None) -> pd.DataF
     view = table if unit is None else table[table.unit_id == unit]
     if statuses:
         view = view[view.status_code.isin(statuses)]
-    return view.sort_values("gap_pp", na_position="last").reset_index(drop=True)
+    # by the gap, largest arrears first; ties in the function's order (a stable sort)
+    return view.sort_values("gap_pp", na_position="last", kind="stable").reset_index(drop=True)
 
 
 def assert_gap_frame(shown: pd.DataFrame, expected: pd.DataFrame) -> None:

@@ -5,9 +5,12 @@ Two gates share one small interface (:class:`Gate`), chosen by the environment v
 
 - ``password`` (default) — user name + password checked against the ``users`` table
   (bcrypt, :func:`analytics.auth.verify_login`, failures audited); the login survives a
-  page reload through streamlit-authenticator's signed cookie ``mubiao_auth``
+  page reload through a signed cookie ``mubiao_auth`` (streamlit-authenticator's token format, read from the request)
   (key in ``data/.secrets/cookie_key``, generated on first start; lifetime
-  ``TARGETS_SESSION_DAYS`` days, default 1).
+  ``TARGETS_SESSION_DAYS`` days, default 1). Failed logins are rate-limited per user name
+  (:class:`analytics.auth.LoginLocked`). A login — the cookie, or this session — issued
+  before the user's password, role or enabled state last changed no longer counts
+  (:func:`analytics.auth.login_current`): the login form shows.
 - ``oidc`` — Streamlit's own ``st.login`` against an OpenID Connect provider configured in
   ``.streamlit/secrets.toml`` (``[auth]`` section; ``TARGETS_OIDC_PROVIDER`` names a
   ``[auth.<provider>]`` subsection if there are several). The identity claim
@@ -21,10 +24,10 @@ keys it reads.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import os
+import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import streamlit as st
@@ -37,6 +40,8 @@ from ui.text import APP_TITLE, LOGIN, md
 
 COOKIE_NAME = "mubiao_auth"
 AUTH_MODES = ("password", "oidc")
+ISSUED_KEY = "auth_issued_at"  # session state: when this session's login was issued (epoch seconds)
+RENEW_KEY = "auth_renew"  # session state: re-issue this session's login (own password just changed)
 
 
 class Gate(Protocol):
@@ -73,14 +78,14 @@ def gate_config(environ: dict | None = None) -> GateConfig:
     return GateConfig(mode, COOKIE_NAME, auth.session_days(env), env.get("TARGETS_SECRETS_DIR"))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _credentials(path: str, data_version: str) -> dict:
-    return auth.credentials(path)
-
-
 @st.cache_data(show_spinner=False, max_entries=256)
 def _actor(path: str, data_version: str, username: str) -> Actor | None:
     return auth.actor_for(username, path)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _login_current(path: str, data_version: str, username: str, issued_at: float) -> bool:
+    return auth.login_current(username, datetime.fromtimestamp(issued_at), path)
 
 
 @st.cache_resource(show_spinner=False)
@@ -89,32 +94,70 @@ def _seed_users(path: str) -> bool:
 
 
 class PasswordGate:
-    """users table + bcrypt, kept across reloads by streamlit-authenticator's cookie."""
+    """users table + bcrypt; a login is kept across reloads in a signed cookie — an HS256 JWT
+    of the user name and expiry, streamlit-authenticator's format (:func:`auth.login_token`).
+    The cookie is read from the page request (``st.context.cookies``): a page load renders
+    no component and needs no second run. The cookie component (extra_streamlit_components,
+    what streamlit-authenticator uses) is rendered only to write or delete the cookie."""
 
     def __init__(self, config: GateConfig, path: str):
-        import copy
-
-        import streamlit_authenticator as stauth
-
         self.config, self.path = config, path
-        creds = copy.deepcopy(_credentials(path, data.version(path)))  # the library mutates it
-        with contextlib.redirect_stdout(io.StringIO()):  # it prints harmless token warnings
-            self.authenticator = stauth.Authenticate(
-                creds, config.cookie_name, auth.cookie_key(config.secrets_dir), config.session_days,
-                auto_hash=False, login_sleep_time=0)
 
     def restore(self) -> None:
-        from streamlit_authenticator.utilities import LoginError
+        ss = st.session_state
+        for key in ("authentication_status", "username", "logout"):  # the keys streamlit-authenticator keeps
+            ss.setdefault(key, None)
+        if ss.get("authentication_status") is True:
+            self._keep_current()
+            return
+        if ss.get("logout"):  # logged out in this session: the cookie the page was requested with is gone
+            return
+        token = auth.read_login_token(st.context.cookies.get(self.config.cookie_name),
+                                      auth.cookie_key(self.config.secrets_dir))
+        if token is None:  # none, expired or not signed with our key
+            return
+        issued = self._issued(token)
+        if issued is None or not self._current(token["username"], issued):
+            self.logout()  # issued before the password, role or enabled state last changed; user gone or disabled
+            return
+        ss["username"], ss["authentication_status"], ss["logout"] = token["username"], True, None
+        ss[ISSUED_KEY] = issued
 
-        # the cookie component is a 0-height iframe; its container would still show as a bar
-        st.html("<style>[data-testid='stElementContainer']:has(iframe[title*='cookie_manager'])"
-                "{height:0;min-height:0;margin:0;padding:0;overflow:hidden;border:0}</style>")
-
+    def _issued(self, token: dict) -> float | None:
+        """When a cookie token was issued: its ``issued_at``; a token without one (written by
+        streamlit-authenticator, before this app wrote its own) holds ``exp_date`` = issue time
+        + the lifetime (None then without a lifetime: with ``TARGETS_SESSION_DAYS=0`` such a
+        cookie is not honoured)."""
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                self.authenticator.login(location="unrendered")
-        except LoginError:  # the cookie names a user who no longer exists or is disabled
+            return float(token["issued_at"])
+        except (KeyError, TypeError, ValueError):
+            pass
+        if not self.config.session_days:
+            return None
+        return float(token["exp_date"]) - self.config.session_days * 86400
+
+    def _current(self, username: str | None, issued: float) -> bool:
+        return bool(username) and _login_current(self.path, data.version(self.path), username, issued)
+
+    def _keep_current(self) -> None:
+        """A session already logged in: renewed after its own password change, else ended if
+        it was issued before the user's password or role last changed (an unknown or
+        disabled user is refused by :func:`login_gate`, with its warning)."""
+        ss = st.session_state
+        if ss.pop(RENEW_KEY, False):
+            ss[ISSUED_KEY] = time.time()
+            self._set_cookie(ss["username"])
+        ss.setdefault(ISSUED_KEY, time.time())  # a session this gate did not log in counts from now
+        if current_actor() is not None and not self._current(ss.get("username"), ss[ISSUED_KEY]):
             self.logout()
+
+    def _set_cookie(self, username: str) -> None:
+        days = self.config.session_days
+        if days:  # 0: the login ends with the tab
+            token = auth.login_token(username, days, auth.cookie_key(self.config.secrets_dir))
+            expires = (datetime.now() + timedelta(days=days)).isoformat()
+            _cookie_component("set", cookie=self.config.cookie_name, value=token,
+                              options={"path": "/", "expires": expires, "sameSite": "strict"})
 
     def username(self) -> str | None:
         ss = st.session_state
@@ -136,24 +179,37 @@ class PasswordGate:
                 message = st.empty()
         if not submitted:
             return None
-        actor = auth.verify_login(name, password, self.path)
+        try:
+            actor = auth.verify_login(name, password, self.path)
+        except AnalyticsError as e:  # LoginLocked (too many failures), or a bad TARGETS_LOGIN_* setting
+            message.error(str(e))
+            return None
         if actor is None:
             message.error(LOGIN["failed"])
             return None
         ss = st.session_state
-        ss["username"], ss["name"], ss["roles"] = actor.username, actor.name, [actor.role]
-        ss["authentication_status"], ss["logout"] = True, None
-        self.authenticator.cookie_controller.set_cookie()  # signed token: user name + expiry
+        ss["username"], ss["authentication_status"], ss["logout"] = actor.username, True, None
+        ss[ISSUED_KEY] = time.time()
+        self._set_cookie(actor.username)  # signed token: user name + expiry
         box.empty()
         return actor.username
 
     def logout(self) -> None:
         ss = st.session_state
-        if ss.get("authentication_status"):
-            self.authenticator.authentication_controller.logout()
-        else:
-            ss["authentication_status"], ss["username"], ss["logout"] = None, None, True
-        self.authenticator.cookie_controller.delete_cookie()
+        ss.pop(ISSUED_KEY, None)
+        ss["authentication_status"], ss["username"], ss["logout"] = None, None, True
+        _cookie_component("delete", cookie=self.config.cookie_name)
+
+
+def _cookie_component(method: str, **args) -> None:
+    """Write or delete the login cookie in the browser: extra_streamlit_components' cookie
+    manager (the component streamlit-authenticator renders), called for that one action — a
+    0-height iframe that does it, then reruns the app once."""
+    from extra_streamlit_components.CookieManager import _component_func as cookie_manager
+
+    st.html("<style>[data-testid='stElementContainer']:has(iframe[title*='cookie_manager'])"
+            "{height:0;min-height:0;margin:0;padding:0;overflow:hidden;border:0}</style>")
+    cookie_manager(method=method, key=f"auth_cookie_{method}", default=False, **args)
 
 
 class OidcGate:
@@ -198,6 +254,12 @@ def _oidc_username() -> str | None:
         return None
     claim = os.environ.get("TARGETS_OIDC_USERNAME_CLAIM") or "email"
     return auth.normalise_username(str(st.user.get(claim) or "")) or None
+
+
+def renew_login() -> None:
+    """After the user changed their own password (which ends every login issued before):
+    keep this session — on the next run the gate re-stamps it and re-issues its cookie."""
+    st.session_state[RENEW_KEY] = True
 
 
 def current_actor() -> Actor | None:

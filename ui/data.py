@@ -2,12 +2,30 @@
 write), so reruns and other sessions rarely open the file and never see stale data."""
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import streamlit as st
 
 from analytics import browse as browse_mod
 from analytics import db, ingest, progress, readers, seed
 from analytics.ingest import IngestOptions
+
+
+def _frames(show_spinner: bool | str, max_entries: int):
+    """Like st.cache_data, for big DataFrames: one copy in the server, shared by every session
+    (st.cache_data pickles a result when it stores it and unpickles a private copy on every
+    rerun of every session: 35 MB for the gap table at 300 units × 300 indicators). Callers get
+    a shallow copy; pandas' copy-on-write keeps the cached frame as computed whatever they do."""
+    def wrap(fn):
+        cached = st.cache_resource(show_spinner=show_spinner, max_entries=max_entries)(fn)
+
+        @functools.wraps(fn)
+        def call(*args) -> pd.DataFrame:
+            return cached(*args).copy(deep=False)
+        call.clear = cached.clear
+        return call
+    return wrap
 
 
 @st.cache_resource(show_spinner="首次启动：正在创建数据库并载入演示数据…")
@@ -29,7 +47,7 @@ def catalog() -> dict:
     return _catalog(path, version(path))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@_frames(False, 256)
 def _browse(path: str, data_version: str, year, period, unit, indicator) -> pd.DataFrame:
     return browse_mod.browse(year, period, unit, indicator, path)
 
@@ -77,7 +95,7 @@ def upload_report(upload_id: int) -> dict | None:
 
 # ---------------------------------------------------------------- gap analysis (progress)
 
-@st.cache_data(show_spinner="正在计算进度差距…", max_entries=12)  # ~35 MB each at 300 × 300
+@_frames("正在计算进度差距…", 12)  # ~35 MB each at 300 × 300
 def _gap(path: str, data_version: str, year: int, period: int, basis: str | None) -> pd.DataFrame:
     return progress.gap_table(year, period, path, basis=basis)
 
@@ -86,6 +104,25 @@ def gap(year: int, period: int, basis: str | None = None) -> pd.DataFrame:
     """Every (unit, indicator) row of progress.gap_table, cached by data version."""
     path = str(db.db_path())
     return _gap(path, version(path), year, period, basis)
+
+
+@_frames("正在计算进度差距…", 12)
+def _gap_sorted(path: str, data_version: str, year: int, period: int, basis: str | None) -> pd.DataFrame:
+    rows = _gap(path, data_version, year, period, basis)
+    counts = (_open_flags(path, data_version, year, period).groupby(["unit_id", "indicator_id"]).size()
+              .rename("flags").reset_index())
+    rows = rows.sort_values("gap_pp", na_position="last", kind="stable").merge(
+        counts, how="left", on=["unit_id", "indicator_id"])
+    n = rows.pop("flags")
+    return rows.assign(quality=("⚑ " + n.astype("Int64").astype(str) + " 条待核实").where(n.notna(), ""))
+
+
+def gap_sorted(year: int, period: int, basis: str | None = None) -> pd.DataFrame:
+    """:func:`gap` ordered by the gap (largest arrears first, no gap last) with the open
+    data-quality flags of each row as a marker column ``quality`` ("⚑ 2 条待核实"): the 进度差距
+    table, computed once per data version (filters then only pick rows)."""
+    path = str(db.db_path())
+    return _gap_sorted(path, version(path), year, period, basis)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -151,7 +188,7 @@ def leverage(year: int, period: int, rho: float, draws: int = 10_000, seed: int 
     return _leverage(path, version(path), year, period, round(float(rho), 2), draws, seed)
 
 
-@st.cache_data(show_spinner="正在模拟乡镇、部门风险…", max_entries=8)
+@_frames("正在模拟乡镇、部门风险…", 8)
 def _county_risk(path: str, data_version: str, year: int, period: int) -> pd.DataFrame:
     from analytics import scoring, simulation
     return simulation.county_risk(scoring.load_table(year, period, "county", "projected", path=path), path=path)
@@ -170,7 +207,7 @@ def _projection_panel(path: str, data_version: str):
     return projection.load_panel(path)
 
 
-@st.cache_data(show_spinner="正在预测年末值…", max_entries=64)
+@_frames("正在预测年末值…", 64)
 def _projection(path: str, data_version: str, year: int, period: int, method: str, scenario) -> pd.DataFrame:
     from analytics import projection
     return projection.project(year, period, method=method, scenario=scenario,
@@ -193,7 +230,7 @@ def _projection_uncached(path, year, period, method, scenario) -> pd.DataFrame:
                               panel=_projection_panel(path, version(path)))
 
 
-@st.cache_data(show_spinner="正在回测预测方法…", max_entries=4)
+@_frames("正在回测预测方法…", 4)
 def _projection_backtest(path: str, data_version: str) -> pd.DataFrame:
     from analytics import projection
     return projection.backtest(panel=_projection_panel(path, data_version))
@@ -216,7 +253,7 @@ def projection_history(unit_id: str, indicator_id: str, measure: str) -> pd.Data
 
 
 # ---- data quality (analytics/quality.py): flags keyed by the data version (a verification bumps it)
-@st.cache_data(show_spinner="正在运行数据质量检查…", max_entries=4)  # ~80 MB each at 300 × 300
+@_frames("正在运行数据质量检查…", 4)  # ~80 MB each at 300 × 300
 def _quality_flags(path: str, data_version: str, year: int, period: int | None) -> pd.DataFrame:
     from analytics import quality
     return quality.check(year, period, path)
@@ -241,17 +278,16 @@ def quality_series(year: int, unit_id: str, indicator_id: str, measure: str | No
     return _quality_series(path, version(path), year, unit_id, indicator_id, measure)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@_frames(False, 16)
 def _open_flags(path: str, data_version: str, year: int, period: int) -> pd.DataFrame:
-    flags = _quality_flags(path, data_version, year, period)
-    flags = flags[(flags.period == period) & ~flags.verified.astype(bool) & flags.unit_id.notna()]
-    return flags[["unit_id", "indicator_id", "period", "rule", "severity"]].reset_index(drop=True)
+    from analytics import quality
+    return quality.open_flags(year, period, path)
 
 
 def open_flags(year: int, period: int) -> pd.DataFrame:
     """Unverified flags of exactly ``period`` (unit_id, indicator_id, period, rule, severity) —
     for the ⚠ marker next to a figure on other pages. Cached on its own: a page run then
-    copies these five columns, not every flag of the year (70 MB at 300 units × 300 indicators)."""
+    reads and copies these five columns, not every flag of the year (70 MB at 300 units × 300 indicators)."""
     path = str(db.db_path())
     return _open_flags(path, version(path), year, period)
 

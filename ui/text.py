@@ -84,7 +84,7 @@ AUDIT_ACTIONS = {
     "edit_rules": "修改规则", "lock_period": "锁定期间", "init": "初始化",
     "users_seed": "创建演示账户", "user_add": "新增用户", "user_disable": "停用用户", "user_enable": "启用用户",
     "user_reset_password": "重置密码", "user_change_role": "更改角色", "password_change": "修改本人密码",
-    "login_failed": "登录失败", "save_mapping": "保存列映射",
+    "login_failed": "登录失败", "login_locked": "登录锁定", "save_mapping": "保存列映射",
 }
 
 # Gap analysis (analytics/progress.py): status words and colours — colour always beside the word
