@@ -1,5 +1,6 @@
 """The fast path for big CSVs in the long (template) layout: parse with pyarrow into
-columns and build the cell records in DuckDB, without a Python loop over rows.
+columns and read the cell records from them through a DuckDB view, without a Python loop
+over rows and without copying every cell.
 
 It gives exactly the records the general path (``layouts.records``) gives, and steps
 aside (returns None) for anything that path handles specially: quoted line breaks,
@@ -17,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from . import validate
 from .layouts import Shape
 
 MIN_ROWS = 20_000  # below this the general path is fast enough and simpler to reason about
@@ -46,9 +48,10 @@ def _line_numbers(data: bytes, skip: int) -> np.ndarray | None:
 
 
 def load(con: duckdb.DuckDBPyConnection, utf8: bytes, shape: Shape, header_line: int, delimiter: str,
-         width: int) -> int | None:
-    """Create the temp table ``_recs`` from a long-layout CSV; return the data rows read, or
-    None when the general path must take the file."""
+         width: int) -> dict | None:
+    """Create the temp view ``_recs`` from a long-layout CSV; return its key texts (what
+    :func:`validate.distinct_keys` returns; ``rows``: the data rows read), or None when the
+    general path must take the file."""
     if shape.layout != "long" or len(shape.header_rows) != 1:
         return None
     lines = _line_numbers(utf8, header_line)
@@ -67,49 +70,59 @@ def load(con: duckdb.DuckDBPyConnection, utf8: bytes, shape: Shape, header_line:
     if table.num_rows != len(lines):
         return None
     table = table.append_column("row", pa.array(lines.astype(np.int32)))
-    blank = None  # rows whose every cell is blank are skipped, as the general path does
-    for name in names:
-        empty = pc.equal(pc.utf8_trim_whitespace(table[name]), "")
-        blank = empty if blank is None else pc.and_(blank, empty)
-    table = table.filter(pc.invert(blank))
-    con.register("_raw", table)
+    table = table.filter(pc.invert(_blank_rows(table, names)))  # skipped, as the general path does
     key = {c.role: c for c in shape.columns if c.role in ("indicator", "unit", "uom", "year", "period", "measure")}
-    indicator = f"c{key['indicator'].index}"
-    special = con.execute("SELECT DISTINCT " + indicator + " FROM _raw").fetchall()
-    if any(_SPECIAL_NAME.search(v or "") for (v,) in special):
-        con.unregister("_raw")
+    special = pc.unique(table[f"c{key['indicator'].index}"]).to_pylist()
+    if any(_SPECIAL_NAME.search(v or "") for v in special):
         return None
     ctx = shape.context
+    # what the header states about each value/target column; None: read from the row's key column
+    cells = [c for c in shape.columns if c.role in ("value", "target")]
+    given = []
+    for col in cells:
+        year = str(col.year) if col.year else None
+        if year is None and "year" not in key:
+            year = str(ctx.year) if ctx.year else ""
+        period = str(col.period) if col.period else None
+        if period is None and "period" not in key:
+            period = str(ctx.period) if ctx.period and col.role == "value" else ""
+        uom = None if "uom" in key else (col.uom or ctx.uom or "")
+        given.append({"year": year, "period": period, "uom": uom, "measure": col.measure, "unit": None,
+                      "indicator": None})
+    con.execute("CREATE OR REPLACE TEMP TABLE _cells(cell INTEGER, header VARCHAR, kind VARCHAR, year VARCHAR, "
+                "period VARCHAR, uom VARCHAR, measure VARCHAR)")
+    con.executemany("INSERT INTO _cells VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [[col.index, col.label, col.role, g["year"], g["period"], g["uom"], g["measure"]]
+                     for col, g in zip(cells, given)])
 
-    def text(role: str) -> str | None:  # SQL built from generated identifiers only
-        return f"trim(c{key[role].index})" if role in key else None
+    def text(role: str) -> str:  # SQL built from generated identifiers only
+        return f"trim(r.c{key[role].index})" if role in key else "''"
 
-    parts, params = [], []
-    for col in shape.columns:
-        if col.role not in ("value", "target"):
-            continue
-        # what the header states is a parameter; what a key column holds is read per row
-        fields = {"year": str(col.year) if col.year else None,
-                  "period": str(col.period) if col.period else None,
-                  "unit": None, "indicator": None,
-                  "uom": None if "uom" in key else (col.uom or ctx.uom or ""),
-                  "measure": col.measure}
-        if fields["year"] is None and "year" not in key:
-            fields["year"] = str(ctx.year) if ctx.year else ""
-        if fields["period"] is None and "period" not in key:
-            fields["period"] = str(ctx.period) if ctx.period and col.role == "value" else ""
-        select = ["row", "? AS header", "? AS cell", "? AS kind"]
-        params += [col.label, col.index, col.role]
-        for name, given in fields.items():
-            if given is not None:
-                select.append(f"? AS {name}")
-                params.append(given)
-            else:
-                select.append(f"{text(name) or chr(39) * 2} AS {name}")
-            if name == "indicator":
-                select.append("'' AS parent")
-        select.append(f"c{col.index} AS text")
-        parts.append("SELECT " + ", ".join(select) + " FROM _raw")
-    con.execute("CREATE OR REPLACE TEMP TABLE _recs AS " + " UNION ALL ".join(parts), params)
-    con.unregister("_raw")
-    return int(table.num_rows)
+    # one record per data row × value/target column, read from the arrow table on each use
+    con.register("_raw", table)  # stays registered while the connection lives: _recs reads it
+    keys = {"rows": int(table.num_rows)}  # validate.distinct_keys of _recs, from the rows' columns
+    for name in validate.KEY_FIELDS:
+        values = {g[name] for g in given if g[name] is not None}
+        if any(g[name] is None for g in given):  # column names generated (c0…cN), never from the file
+            values |= {v for (v,) in con.execute(f"SELECT DISTINCT {text(name)} FROM _raw r").fetchall()}
+        keys[name] = list(values)
+    keys["no_unit"] = all(v == "" for v in keys["unit"])  # unit texts are trimmed
+    # the view's SQL holds generated column names and numbers only, never from the file (header texts are in _cells)
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW _recs AS
+        SELECT r.row, c.header, c.cell, c.kind, coalesce(c.year, {text("year")}) AS year,
+               coalesce(c.period, {text("period")}) AS period, {text("unit")} AS unit,
+               {text("indicator")} AS indicator, '' AS parent, coalesce(c.uom, {text("uom")}) AS uom,
+               coalesce(c.measure, {text("measure")}) AS measure,
+               CASE c.cell {" ".join(f"WHEN {col.index} THEN r.c{col.index}" for col in cells)} END AS text
+        FROM _raw r CROSS JOIN _cells c""")
+    return keys
+
+
+def _blank_rows(table: pa.Table, names: list[str]) -> pa.ChunkedArray:
+    """Rows whose every cell is blank; only rows with a blank first cell are looked at further."""
+    blank = pc.equal(pc.utf8_trim_whitespace(table[names[0]]), "")
+    if not pc.any(blank).as_py():
+        return blank
+    for name in names[1:]:
+        blank = pc.and_(blank, pc.equal(pc.utf8_trim_whitespace(table[name]), ""))
+    return blank

@@ -223,16 +223,19 @@ def _load_records(con, recs: pd.DataFrame) -> None:
 
 
 def _check_records(con, shape: Shape, opts: IngestOptions, report: IngestReport,
-                   row_errors: list[tuple[int, str, str]] = ()) -> tuple[validate.Checked, dict]:
+                   row_errors: list[tuple[int, str, str]] = (), keys: dict | None = None
+                   ) -> tuple[validate.Checked, dict]:
     """On the temp table ``_recs``: names → ids (unknown names refuse the file unless
     create_missing), then every check of :mod:`analytics.validate`. Returns the result and
-    the library entries to create."""
+    the library entries to create. ``keys``: :func:`validate.distinct_keys`, when known."""
     units, indicators, unit_rows = _reference_names(con)
-    if db.one(con, "SELECT bool_and(trim(unit) = '') FROM _recs")[0]:  # no unit column: about one unit
+    keys = keys or validate.distinct_keys(con)
+    if keys["no_unit"]:  # no unit column: about one unit
         default = _default_unit(shape.context.title, unit_rows)
         if default is None:
             raise IngestError("表中没有单位列，标题中也没有可识别的单位名称", report.file)
-        con.execute("UPDATE _recs SET unit = ?", [default])
+        _set_unit(con, default)
+        keys["unit"] = [default]
     city = unit_rows[unit_rows.level == "city"].unit_id
     home = unit_rows[unit_rows.is_home.astype(bool)].unit_id
     for name, which in TOTAL_NAMES.items():  # table totals: 全市 → the city, 全县 → our county
@@ -244,7 +247,7 @@ def _check_records(con, shape: Shape, opts: IngestOptions, report: IngestReport,
     created = {"units": [], "indicators": []}
     raw_of: dict[str, list[str]] = {}
     for fld, label, lookup in (("unit", "单位", units), ("indicator", "指标", indicators)):
-        raws = validate._distinct(con, fld)
+        raws = keys[fld]
         unknown = sorted({clean_text(v) for v in raws} - set(lookup) - {""})
         by_clean: dict[str, list[str]] = {}
         for v in raws:
@@ -267,10 +270,20 @@ def _check_records(con, shape: Shape, opts: IngestOptions, report: IngestReport,
                "parent_id": indicators.get(clean_text(parent), {}).get("indicator_id") if parent else None}
         indicators[name] = rec
         new_indicators.append(rec)
-    validate.build_lookups(con, units, indicators)
-    checked = validate.check(con, report.file, key_label, opts.year, opts.period, row_errors, opts.accept_partial)
+    validate.build_lookups(con, units, indicators, keys)
+    checked = validate.check(con, report.file, key_label, opts.year, opts.period, row_errors, opts.accept_partial,
+                             keys["rows"])
     new_refs = {"units": [(units[n], n, infer_level(n)) for n in created["units"]], "indicators": new_indicators}
     return checked, new_refs
+
+
+def _set_unit(con, unit: str) -> None:
+    """Every record of ``_recs`` is about ``unit`` (the bulk path's ``_recs`` is a view: it
+    becomes a table)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _recs_unit AS SELECT * REPLACE (?::VARCHAR AS unit) FROM _recs", [unit])
+    is_view = db.one(con, "SELECT count(*) FROM duckdb_views() WHERE view_name = '_recs' AND temporary")[0]
+    con.execute("DROP VIEW _recs" if is_view else "DROP TABLE _recs")
+    con.execute("ALTER TABLE _recs_unit RENAME TO _recs")
 
 
 def _listed(names: list[str], limit: int = 20, width: int = 30) -> str:
@@ -506,20 +519,19 @@ def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | 
                 report.rows_read = len(refs["projects"])
             elif shape is not None:
                 row_errors: list = []
-                rows_read = None
+                keys = None
                 if not table.complete:
-                    rows_read = bulk.load(con, table.text.encode("utf-8") if report.encoding != "UTF-8" else data,
-                                          shape, table.rows[shape.header_rows[-1]][0], table.delimiter,
-                                          len(shape.columns))
-                    if rows_read is None:
+                    keys = bulk.load(con, table.text.encode("utf-8") if report.encoding != "UTF-8" else data,
+                                     shape, table.rows[shape.header_rows[-1]][0], table.delimiter, len(shape.columns))
+                    if keys is None:
                         table = read_table(data, file, opts.sheet)
-                if rows_read is None:
+                if keys is None:
                     recs, rows_read, row_errors = records(table, shape)
                     if recs.empty:
                         raise IngestError("表中没有数据行", file)
                     _load_records(con, recs)
-                report.rows_read = rows_read
-                checked, new_refs = _check_records(con, shape, opts, report, row_errors)
+                report.rows_read = keys["rows"] if keys else rows_read
+                checked, new_refs = _check_records(con, shape, opts, report, row_errors, keys)
                 report.created = {k: [r[1] if isinstance(r, tuple) else r["name"] for r in v]
                                   for k, v in new_refs.items() if v}
                 report.notes = shape.context.notes

@@ -26,6 +26,9 @@ _MAGIC = (
     (b"\x7fELF", "可执行程序"), (b"MZ\x90\x00", "Windows 可执行程序"),
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never in a text table (tab, CR, LF are)
+# every byte but those characters: in the encodings read here other than UTF-16/32 they are single
+# bytes, never part of a multi-byte character, so a file without them has none in its text
+_NOT_CONTROL = bytes(b for b in range(256) if not _CONTROL.match(chr(b)))
 _NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # + direction overrides
 MAX_NAME = 255
 
@@ -360,7 +363,8 @@ def read_table(data: bytes, file: str, sheet: str | None = None, head: int | Non
     text, encoding = decode(data, file)
     if text.endswith("\x1a"):  # the end-of-file mark of old DOS exports
         text = text[:-1]
-    bad = _CONTROL.search(text)
+    maybe = encoding in ("UTF-16", "UTF-32") or data.translate(None, _NOT_CONTROL)  # a fast look first
+    bad = _CONTROL.search(text) if maybe else None
     if bad:
         raise IngestError(f"含有控制字符 U+{ord(bad.group()):04X}（正常的文本表格中不会出现），文件可能已损坏；"
                           "请在 Excel/WPS 中打开后另存为“CSV UTF-8”再上传", file, _line_of(text, bad.start()))

@@ -1,6 +1,6 @@
 """Validation of cell records in DuckDB — the same checks for every layout, vectorised.
 
-Input: a temp table ``_recs`` (one row per file cell holding a value or a target; text as
+Input: a temp table or view ``_recs`` (one row per file cell holding a value or a target; text as
 found: row, header, cell, kind, year, period, unit, indicator, parent, uom, measure, text).
 Names, periods and measures have few distinct values: those are parsed once each in
 Python (the same parsers as everywhere) and joined back; plain numbers are cast in SQL and
@@ -22,7 +22,10 @@ UNSCALED = ("growth_pct", "published_completion_pct", "published_rank", "done")
 MAX_LISTED = 2000
 PUBLISHED_TOLERANCE_PP = 0.05
 
-_DISTINCT = {c: "SELECT DISTINCT " + c + " FROM _recs" for c in ("year", "period", "measure", "unit", "indicator")}
+KEY_FIELDS = ("year", "period", "measure", "unit", "indicator")
+# one scan of _recs: each key field's distinct texts, whether no record names a unit, the file rows
+_DISTINCT_KEYS = ("SELECT " + ", ".join(f"list(DISTINCT {c})" for c in KEY_FIELDS) +
+                  ", bool_and(trim(unit) = ''), count(DISTINCT row) FROM _recs")
 
 
 @dataclass
@@ -53,23 +56,27 @@ def _table(con: duckdb.DuckDBPyConnection, name: str, rows: list[tuple]) -> None
         con.unregister("_tmp_frame")
 
 
-def _distinct(con, header: str) -> list[str]:
-    return [r[0] for r in con.execute(_DISTINCT[header]).fetchall()]
+def distinct_keys(con) -> dict:
+    """The distinct texts of each key field of ``_recs`` (year, period, measure, unit,
+    indicator), ``no_unit`` (no record names a unit) and ``rows`` (file rows), in one scan."""
+    *lists, no_unit, rows = con.execute(_DISTINCT_KEYS).fetchone()
+    return {**dict(zip(KEY_FIELDS, lists)), "no_unit": no_unit, "rows": rows}
 
 
-def build_lookups(con, units: dict[str, str], indicators: dict[str, dict]) -> None:
-    """Parse each distinct year, period, measure and name once; numbers that are not plain."""
-    _table(con, "_years", [(v, parse_year(v)) for v in _distinct(con, "year")])
-    _table(con, "_periods", [(v, parse_period(v)) for v in _distinct(con, "period")])
-    _table(con, "_measures", [(v, parse_measure(v)) for v in _distinct(con, "measure")])
-    _table(con, "_units", [(v, units.get(clean_text(v))) for v in _distinct(con, "unit")])
+def build_lookups(con, units: dict[str, str], indicators: dict[str, dict], keys: dict) -> None:
+    """Parse each distinct year, period, measure and name (``keys``: :func:`distinct_keys`)
+    once; numbers that are not plain."""
+    _table(con, "_years", [(v, parse_year(v)) for v in keys["year"]])
+    _table(con, "_periods", [(v, parse_period(v)) for v in keys["period"]])
+    _table(con, "_measures", [(v, parse_measure(v)) for v in keys["measure"]])
+    _table(con, "_units", [(v, units.get(clean_text(v))) for v in keys["unit"]])
     rows = []
-    for v in _distinct(con, "indicator"):
+    for v in keys["indicator"]:
         rec = indicators.get(clean_text(v))
         rows.append((v, rec["indicator_id"], rec["kind"], rec["unit_of_measure"] or "") if rec else (v, None, None, None))
     _table(con, "_inds", rows)
-    odd = [r[0] for r in con.execute(
-        "SELECT DISTINCT text FROM _recs WHERE NOT coalesce(" + _PLAIN_SQL + ", false)").fetchall()]
+    odd = [r[0] for r in con.execute(  # the pattern is tried once per distinct text
+        "SELECT text FROM (SELECT DISTINCT text FROM _recs) WHERE NOT coalesce(" + _PLAIN_SQL + ", false)").fetchall()]
     nums = []
     for text in odd:
         number_text, cell_uom = split_unit(text)
@@ -87,26 +94,44 @@ MAX_MAGNITUDE = 1e15  # in the indicator's own unit: above any county figure (1e
 _MEASURE = """CASE WHEN r.measure = '' THEN CASE i.kind WHEN 'cumulative' THEN 'ytd' WHEN 'rate' THEN 'growth_pct'
               WHEN 'ceiling' THEN 'level' WHEN 'milestone' THEN 'done' WHEN 'veto' THEN 'done' END ELSE m.val END"""
 _UNSCALED = "('growth_pct', 'published_completion_pct', 'published_rank', 'done')"
-_LOOKUPS = """FROM _recs r
-LEFT JOIN _years y ON y.raw = r.year LEFT JOIN _periods p ON p.raw = r.period
-LEFT JOIN _measures m ON m.raw = r.measure LEFT JOIN _units u ON u.raw = r.unit
-LEFT JOIN _inds i ON i.raw = r.indicator LEFT JOIN _nums n ON n.raw = r.text"""
-_UOM_PAIRS = ("SELECT DISTINCT coalesce(n.cell_uom, r.uom) AS uom, coalesce(i.ind_uom, '') AS ind_uom " + _LOOKUPS)
+# the (unit of measure, indicator's unit) pairs of the cells with text: a blank cell has no value to convert
+_UOM_PAIRS = """
+SELECT DISTINCT coalesce(n.cell_uom, k.uom) AS uom, coalesce(i.ind_uom, '') AS ind_uom
+FROM (SELECT DISTINCT uom, indicator,
+             CASE WHEN text IN (SELECT raw FROM _nums WHERE cell_uom IS NOT NULL) THEN text END AS text
+      FROM _recs WHERE trim(text) <> '') k
+LEFT JOIN _inds i ON i.raw = k.indicator LEFT JOIN _nums n ON n.raw = k.text"""
+
+# A blank cell (text only spaces) has no value, no error, nothing to convert: the only checks it
+# can fail are those of its row's key texts (year, period, measure, unit, indicator), each a
+# function of one lookup row. When no key text fails, blank cells are left out of _w (the empty
+# cells and rows are counted from _recs); otherwise every cell goes in, as always.
+_KEY_PROBLEMS = """
+SELECT EXISTS (SELECT 1 FROM _years WHERE (trim(raw) <> '' AND val IS NULL) OR val <> $year
+                                          OR (coalesce(val, $year) IS NULL AND trim(raw) = ''))
+    OR EXISTS (SELECT 1 FROM _periods WHERE (trim(raw) <> '' AND val IS NULL) OR val <> $period)
+    OR EXISTS (SELECT 1 FROM _measures WHERE trim(raw) <> '' AND val IS NULL)
+    OR EXISTS (SELECT 1 FROM _units WHERE trim(raw) = '') OR EXISTS (SELECT 1 FROM _inds WHERE trim(raw) = '')"""
 
 # One pass: typed records, with the row-level facts the checks need kept as flags.
 _TYPED = f"""
 CREATE OR REPLACE TEMP TABLE _w AS
-SELECT r.row, r.header, r.kind, y.val AS year_file, p.val AS period_file,
-       coalesce(y.val, $year) AS year, coalesce(p.val, CASE WHEN r.kind = 'value' THEN $period END) AS period,
-       trim(r.year) <> '' AS has_year_text, trim(r.period) <> '' AS has_period_text,
-       trim(r.measure) <> '' AS has_measure_text, trim(r.unit) = '' AS no_unit, trim(r.indicator) = '' AS no_indicator,
-       u.unit_id, i.indicator_id, i.kind AS ind_kind, coalesce(i.ind_uom, '') AS ind_uom,
-       {_MEASURE} AS measure, {_NUMBER} AS raw_value, coalesce(n.approx, false) AS approx, n.error,
-       coalesce(n.cell_uom, r.uom) AS uom,
-       CASE WHEN ({_MEASURE}) IN {_UNSCALED} THEN 1.0 ELSE f.factor END AS factor,
-       ({_NUMBER}) * (CASE WHEN ({_MEASURE}) IN {_UNSCALED} THEN 1.0 ELSE f.factor END) AS value
-{_LOOKUPS}
-LEFT JOIN _factors f ON f.uom IS NOT DISTINCT FROM coalesce(n.cell_uom, r.uom) AND f.ind_uom = coalesce(i.ind_uom, '')
+SELECT t.*, CASE WHEN t.measure IN {_UNSCALED} THEN 1.0 ELSE f.factor END AS factor,
+       t.raw_value * (CASE WHEN t.measure IN {_UNSCALED} THEN 1.0 ELSE f.factor END) AS value
+FROM (SELECT r.row, r.header, r.kind, y.val AS year_file, p.val AS period_file,
+             coalesce(y.val, $year) AS year, coalesce(p.val, CASE WHEN r.kind = 'value' THEN $period END) AS period,
+             trim(r.year) <> '' AS has_year_text, trim(r.period) <> '' AS has_period_text,
+             trim(r.measure) <> '' AS has_measure_text, trim(r.unit) = '' AS no_unit,
+             trim(r.indicator) = '' AS no_indicator,
+             u.unit_id, i.indicator_id, i.kind AS ind_kind, coalesce(i.ind_uom, '') AS ind_uom,
+             {_MEASURE} AS measure, {_NUMBER} AS raw_value, coalesce(n.approx, false) AS approx, n.error,
+             coalesce(n.cell_uom, r.uom) AS uom, trim(r.text) = '' AS blank
+      FROM _recs r
+      LEFT JOIN _years y ON y.raw = r.year LEFT JOIN _periods p ON p.raw = r.period
+      LEFT JOIN _measures m ON m.raw = r.measure LEFT JOIN _units u ON u.raw = r.unit
+      LEFT JOIN _inds i ON i.raw = r.indicator LEFT JOIN _nums n ON n.raw = r.text
+      WHERE $all_cells OR trim(r.text) <> '') t
+LEFT JOIN _factors f ON f.uom IS NOT DISTINCT FROM t.uom AND f.ind_uom = t.ind_uom
 """
 
 # Per-cell checks in one scan: each yields (label, reason) when it fails.
@@ -139,20 +164,31 @@ _CHECKS = [
     ", ".join(f"CASE WHEN {cond} THEN {{'label': {label}, 'reason': {reason}}} END" for label, cond, reason in _CELL_CHECKS) +
     "], lambda x: x IS NOT NULL)) AS c FROM _w WHERE " +
     " OR ".join(f"coalesce({cond}, false)" for _, cond, _ in _CELL_CHECKS) + ")",  # most rows fail none: no list
-    """SELECT row, header, '与第 ' || first || ' 行重复（同一单位、指标、口径' || CASE WHEN kind = 'value' THEN '、期间' ELSE '' END || '）'
+    # duplicates: keys hashed and counted first, the window only over the few keys seen twice
+    """WITH v AS (SELECT row, header, kind, year, CASE WHEN kind = 'value' THEN period END AS per, unit_id,
+                         indicator_id, measure, hash(kind, year, per, unit_id, indicator_id, measure) AS h
+                  FROM _w WHERE value IS NOT NULL AND unit_id IS NOT NULL AND indicator_id IS NOT NULL)
+       SELECT row, header, '与第 ' || first || ' 行重复（同一单位、指标、口径' || CASE WHEN kind = 'value' THEN '、期间' ELSE '' END || '）'
        FROM (SELECT row, header, kind, min(row) OVER w AS first, row_number() OVER (w ORDER BY row) AS n
-             FROM _w WHERE value IS NOT NULL AND unit_id IS NOT NULL AND indicator_id IS NOT NULL
-             WINDOW w AS (PARTITION BY kind, year, CASE WHEN kind = 'value' THEN period END, unit_id, indicator_id, measure))
+             FROM v WHERE h IN (SELECT h FROM v GROUP BY h HAVING count(*) > 1)
+             WINDOW w AS (PARTITION BY kind, year, per, unit_id, indicator_id, measure))
        WHERE n > 1""",
 ]
 # A row-level key problem (year, period, unit…) is reported once per row, not once per cell.
 _PROBLEMS = ("CREATE OR REPLACE TEMP TABLE _errors AS SELECT DISTINCT * FROM (" +
              " UNION ALL ".join(f"({c})" for c in _CHECKS) + ") t(row, header, reason)")
 
-_EMPTY = """SELECT header, count(*) AS n, list(row ORDER BY row)[1:10] AS rows, min(row) AS first
-            FROM _w WHERE raw_value IS NULL AND error IS NULL
-              AND header IN (SELECT header FROM _recs GROUP BY header HAVING bool_or(trim(text) <> ''))
+# cells without a value: those with text in _w ("-", "—"), the blank ones counted from _recs
+_EMPTY = """WITH cells AS (SELECT header, row FROM _w WHERE NOT blank AND raw_value IS NULL AND error IS NULL
+                          UNION ALL SELECT header, row FROM _recs WHERE trim(text) = '')
+            SELECT header, count(*) AS n, min(row, 10) AS rows, min(row) AS first FROM cells
+            WHERE header IN (SELECT header FROM _w WHERE NOT blank)
             GROUP BY header ORDER BY first"""  # a column blank throughout (目标值 in a values-only file) is not listed
+
+# file rows with a value to store; file rows with a value or an error
+_STORABLE = """SELECT count(*) FROM (SELECT DISTINCT row FROM _w WHERE value IS NOT NULL
+                                    AND row NOT IN (SELECT row FROM _rej))"""
+_FILLED = "SELECT count(*) FROM (SELECT DISTINCT row FROM _w WHERE raw_value IS NOT NULL OR error IS NOT NULL)"
 
 _CUMULATIVE = """
 WITH file AS (SELECT year, period, unit_id, indicator_id, value, row, header FROM _w
@@ -185,16 +221,19 @@ WHERE p.kind = 'value' AND p.measure = 'published_completion_pct' AND p.value IS
 
 
 def check(con: duckdb.DuckDBPyConnection, file: str, labels: dict[str, str], year: int | None,
-          period: int | None, row_errors: list[tuple[int, str, str]] = (), partial: bool = True) -> Checked:
+          period: int | None, row_errors: list[tuple[int, str, str]] = (), partial: bool = True,
+          file_rows: int | None = None) -> Checked:
     """Run every check on ``_recs`` (after :func:`build_lookups`); fill ``_w`` and ``_rej``.
     ``row_errors`` (row, header, reason) are problems the layout reader found in whole rows.
-    Without ``partial`` (store the good rows) a file with errors stops at the errors."""
+    Without ``partial`` (store the good rows) a file with errors stops at the errors.
+    ``file_rows``: the file rows in ``_recs`` when known (:func:`distinct_keys`)."""
     con.execute("CREATE OR REPLACE TEMP TABLE _row_errors(row INTEGER, header VARCHAR, reason VARCHAR)")
     if row_errors:
         con.executemany("INSERT INTO _row_errors VALUES (?, ?, ?)", list(row_errors))
     pairs = con.execute(_UOM_PAIRS).fetchall()
     _table(con, "_factors", [(u, iu, conversion_factor(u or "", iu or "")) for u, iu in pairs])
-    con.execute(_TYPED, {"year": year, "period": period})
+    all_cells = con.execute(_KEY_PROBLEMS, {"year": year, "period": period}).fetchone()[0]
+    con.execute(_TYPED, {"year": year, "period": period, "all_cells": all_cells})
     params = {"year": year, "period": period, **{f"l_{k}": labels.get(k) for k in
                                                  ("year", "period", "unit", "indicator", "measure", "uom")}}
     con.execute(_PROBLEMS, params)
@@ -217,13 +256,15 @@ def check(con: duckdb.DuckDBPyConnection, file: str, labels: dict[str, str], yea
         text = (f"1-{p}月累计 {v:,.2f} 低于 1-{pp}月累计 {pv:,.2f}" if pv is not None and v < pv
                 else f"1-{p}月累计 {v:,.2f} 高于已入库的 1-{np_}月累计 {nv:,.2f}")
         out.problems.append(Problem(file, int(row), header, text + "（已入库，请核实是否漏报或修订）", "warning"))
-    for row, header, pub, ytd, target in con.execute(_PUBLISHED, {"tol": PUBLISHED_TOLERANCE_PP}).fetchall():
+    published = con.execute("SELECT count(*) FROM _measures WHERE val = 'published_completion_pct'").fetchone()[0]
+    for row, header, pub, ytd, target in (con.execute(_PUBLISHED, {"tol": PUBLISHED_TOLERANCE_PP}).fetchall()
+                                          if published else ()):
         out.problems.append(Problem(file, int(row), header, f"公布的完成率 {pub:.2f}% 与计算值 {ytd / target * 100:.2f}%"
                                     f"（{ytd:,.2f} ÷ {target:,.2f}）不一致；以计算值为准，公布值仅存档", "warning"))
-    out.storable_rows = con.execute("""SELECT count(DISTINCT row) FROM _w WHERE value IS NOT NULL
-                                       AND row NOT IN (SELECT row FROM _rej)""").fetchall()[0][0]
-    out.empty_rows = con.execute("""SELECT count(*) FROM (SELECT row FROM _w GROUP BY row
-                                    HAVING bool_and(raw_value IS NULL AND error IS NULL))""").fetchall()[0][0]
+    if file_rows is None:
+        file_rows = con.execute("SELECT count(DISTINCT row) FROM _recs").fetchone()[0]
+    out.storable_rows = con.execute(_STORABLE).fetchone()[0]
+    out.empty_rows = file_rows - con.execute(_FILLED).fetchone()[0]  # every cell of the row without a value and without an error
     return out
 
 
@@ -235,5 +276,4 @@ def store(con: duckdb.DuckDBPyConnection, upload_id: int) -> int:
     con.execute("""INSERT INTO targets SELECT year, unit_id, indicator_id, measure, value, ?, row
                    FROM _w WHERE kind = 'target' AND value IS NOT NULL AND row NOT IN (SELECT row FROM _rej)""",
                 [upload_id])
-    return con.execute("""SELECT count(DISTINCT row) FROM _w WHERE value IS NOT NULL
-                          AND row NOT IN (SELECT row FROM _rej)""").fetchall()[0][0]
+    return con.execute(_STORABLE).fetchone()[0]

@@ -454,3 +454,41 @@ def test_report_after_rollback_claims_nothing_stored(small_db, analyst, monkeypa
     monkeypatch.setattr(IngestReport, "to_dict", boom)
     report = ingest(csv("2026,9,清河县,固定资产投资,亿元,ytd,,100"), small_db, analyst, "boom.csv")
     assert (report.status, report.upload_id, report.rows_stored) == ("refused", None, 0)
+
+
+def _big_file(bad_key: bool) -> bytes:
+    """504 distinct rows (more than the head the bulk path needs), with blank, "-" and text cells,
+    a blank line, and, with ``bad_key``, a row whose only cell is blank but whose period is wrong."""
+    rows = [f"{y},{p},{u},{i},{uom},ytd,,{y - 2000 + p}" for y in range(2020, 2027) for p in range(1, 13)
+            for u in ("清河县", "龙泉县", "城关镇") for i, uom in (("固定资产投资", "亿元"), ("一般公共预算收入", "万元"))]
+    rows[5] = rows[5].rsplit(",", 1)[0] + ","  # a blank cell
+    rows[6] = rows[6].rsplit(",", 1)[0] + ",-"
+    rows[7] = rows[7].rsplit(",", 1)[0] + ",x"  # not a number: rejected
+    rows[8] = rows[8].replace(",ytd,,", ",ytd,5,")  # a target too
+    rows[9] = ",,,,,,,"
+    if bad_key:
+        rows[10] = "2020,13,城关镇,固定资产投资,亿元,ytd,,"
+    return csv(*rows)
+
+
+@pytest.mark.parametrize("bad_key", [False, True])
+def test_bulk_and_general_paths_report_and_store_the_same(small_template, tmp_path, analyst, monkeypatch, bad_key):
+    """The bulk path (pyarrow + a view of the cells) and the general path give the same report
+    and the same stored rows; blank cells are counted, and checked when their row's keys fail."""
+    from analytics import bulk
+    from conftest import copy_db
+    results = []
+    for name, min_rows in (("bulk", 1), ("general", 10**9)):
+        monkeypatch.setattr(bulk, "MIN_ROWS", min_rows)
+        path = copy_db(small_template, tmp_path / f"{name}.duckdb")
+        report = ingest(_big_file(bad_key), path, analyst, accept_partial=True)
+        results.append((report.status, report.rows_read, report.rows_stored, report.rows_rejected,
+                        report.rows_empty, [(p.row, p.column, p.reason, p.severity) for p in report.problems],
+                        observations(path), targets(path)))
+    assert results[0] == results[1]
+    status, read, stored, rejected, empty, problems, _, _ = results[0]
+    assert (status, read, stored, rejected, empty) == ("partial", 503, 500 - bad_key, 1 + bad_key, 2 + bad_key)
+    assert (9, "数值", "「x」不是数字", "error") in problems  # rows[i] is on line i + 2
+    assert ((12, "期间", "期间无法识别（应为 1-12 的月份或「1-9月」等）", "error") in problems) == bad_key
+    blank = "第 7、8、12 行" if bad_key else "第 7、8 行"
+    assert (7, "数值", f"{2 + bad_key} 个单元格无数值（“-”、“—”或空白；{blank}），未入库，不按 0 计", "info") in problems
