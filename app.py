@@ -54,4 +54,7 @@ nav = st.navigation(pages, position="hidden" if in_meeting else "sidebar", expan
 state.sidebar_selectors()
 if in_meeting:
     meeting.pager([p for group in ("督查", "分析") for p in pages.get(group, [])], nav)
-nav.run()
+try:
+    nav.run()
+finally:  # also after st.stop / st.rerun inside the page
+    data.release_memory()

@@ -3,7 +3,7 @@ gaps with their owners; below, arrears, key items and our rank among peers."""
 import streamlit as st
 
 from analytics.progress import STATUS, summary
-from ui import charts, data, state, tables
+from ui import charts, data, meeting, state, tables
 from ui.text import NO_DATA, STATUS_COLORS, md, period_label
 
 state.guard()
@@ -67,5 +67,7 @@ else:
                "综合考核位次见“保二争一”。")
 cumulative = ours[ours.kind == "cumulative"]
 if not cumulative.empty:
-    st.plotly_chart(charts.gap_bars(cumulative, f"{unit_name}累计类指标完成率与时间进度（%）"), key="ov_chart")
+    st.altair_chart(charts.gap_bars(cumulative, f"{unit_name}累计类指标完成率与时间进度（%）",
+                                    projector=meeting.active()), key="ov_chart",
+                    width="stretch")
     st.caption("条形为完成率（颜色与文字表示状态），黑色竖线为该指标的时间进度；条形越过竖线即快于序时进度。")

@@ -7,6 +7,7 @@ import io
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -48,6 +49,18 @@ def table(app_db) -> pd.DataFrame:
 def frame(at: AppTest, index: int = 0) -> pd.DataFrame:
     """The data behind an st.dataframe (AppTest gives the underlying frame, not the formatting)."""
     return at.dataframe[index].value
+
+
+def vega_charts(at: AppTest) -> list[tuple[dict, pd.DataFrame]]:
+    """Each Vega-Lite chart on the page: its spec and its dataset (Arrow IPC in the proto)."""
+    import pyarrow as pa
+
+    def walk(node):
+        yield node
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
+    return [(json.loads(e.proto.spec), pa.ipc.open_stream(e.proto.datasets[0].data.data).read_all().to_pandas())
+            for e in walk(at.main) if getattr(e, "type", "") == "vega_lite_chart"]
 
 
 def plotly_titles(at: AppTest) -> list[str]:
@@ -97,7 +110,14 @@ def test_overview_counts_timeline_and_worst_five(app_db, table):
     ranked = ours[ours.is_key.astype(bool) & ours["rank"].notna()].sort_values("rank")
     rank_frame = next(d.value for d in at.dataframe if "place" in d.value.columns)
     assert list(rank_frame.place) == [f"第 {int(r)} / {int(n)}" for r, n in zip(ranked["rank"], ranked.rank_of)]
-    assert any("累计类指标完成率与时间进度" in t for t in plotly_titles(at))
+    # the gap chart: our county's cumulative indicators, worst gap first, the completion the function gives
+    (spec, bars), = vega_charts(at)
+    assert spec["title"]["text"] == "清河县累计类指标完成率与时间进度（%）"
+    cumulative = ours[(ours.kind == "cumulative") & ours.completion.notna()].sort_values("gap_pp", kind="stable")
+    assert list(bars.label) == list(cumulative.indicator)
+    for c in ("completion", "time_progress"):  # unrounded: the bars are drawn from the function's numbers
+        np.testing.assert_allclose(bars[c].to_numpy(float), cumulative[c].to_numpy(float), rtol=1e-12)
+    assert list(bars.text) == [f"{c:,.1f}%  {s}" for c, s in zip(cumulative.completion, cumulative.status)]
 
 
 def test_overview_for_another_unit_follows_the_sidebar(app_db, table):

@@ -2,6 +2,7 @@
 write), so reruns and other sessions rarely open the file and never see stale data."""
 from __future__ import annotations
 
+import ctypes
 import functools
 
 import pandas as pd
@@ -291,6 +292,23 @@ def open_flags(year: int, period: int) -> pd.DataFrame:
     path = str(db.db_path())
     return _open_flags(path, version(path), year, period)
 
+
+
+_malloc_trim = None
+
+
+def release_memory() -> None:
+    """After a script run: hand the heap that run freed back to the operating system. glibc
+    keeps freed memory in its per-thread arenas, so twenty sessions opening the big tables at
+    once (a meeting starting) would leave the server at that peak for good. No-op off glibc."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
 
 
 def warm() -> None:

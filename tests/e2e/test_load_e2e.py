@@ -66,10 +66,10 @@ def page_state(gap_rows: list[dict]) -> dict:
 def shown_state(run: Run) -> dict:
     """The same three things as the page sent them."""
     html = "".join(run.markdown())
-    bars = [t for fig in run.plotly() for t in fig["data"] if t.get("type") == "bar"]
+    bars = [data for _, data in run.vega()[:1]]  # the gap chart: one row per bar
     return {"cards": [(word, int(n)) for word, n in CARD.findall(html)],
             "targets": int(m.group(1)) if (m := TARGETS.search(html)) else None,
-            "completion": sorted((y, round(x, 9)) for t in bars[:1] for y, x in zip(t["y"], t["x"]))}
+            "completion": sorted((y, round(x, 9)) for d in bars for y, x in zip(d.label, d.completion))}
 
 
 def gap_of_home(db: Path) -> list[dict]:

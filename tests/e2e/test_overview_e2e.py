@@ -82,7 +82,8 @@ def test_screenshots_of_the_four_pages(page, app_url, shots_dir):
                            ("warnings", "/warnings")):
             open_page(page, app_url + path)
             if name == "overview":
-                page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0")
+                page.wait_for_function("""() => document.querySelector('[data-testid="stVegaLiteChart"] svg .role-mark,'
+                                                          + '[data-testid="stVegaLiteChart"] canvas')""")
                 page.screenshot(path=str(shots_dir / f"overview_{w}x{h}_first_screen.png"))
             if name == "gap":
                 before = plots(page)
