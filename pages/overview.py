@@ -67,7 +67,6 @@ else:
                "综合考核位次见“保二争一”。")
 cumulative = ours[ours.kind == "cumulative"]
 if not cumulative.empty:
-    st.altair_chart(charts.gap_bars(cumulative, f"{unit_name}累计类指标完成率与时间进度（%）",
-                                    projector=meeting.active()), key="ov_chart",
-                    width="stretch")
+    bars, spec = charts.gap_bars(cumulative, f"{unit_name}累计类指标完成率与时间进度（%）", projector=meeting.active())
+    st.vega_lite_chart(bars, spec, key="ov_chart", width="stretch")
     st.caption("条形为完成率（颜色与文字表示状态），黑色竖线为该指标的时间进度；条形越过竖线即快于序时进度。")

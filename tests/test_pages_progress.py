@@ -59,8 +59,10 @@ def vega_charts(at: AppTest) -> list[tuple[dict, pd.DataFrame]]:
         yield node
         for child in getattr(node, "children", {}).values():
             yield from walk(child)
-    return [(json.loads(e.proto.spec), pa.ipc.open_stream(e.proto.datasets[0].data.data).read_all().to_pandas())
-            for e in walk(at.main) if getattr(e, "type", "") == "vega_lite_chart"]
+    def frame(proto) -> pd.DataFrame:  # the chart's data: its own, else its first named dataset
+        arrow = proto.data.data if proto.HasField("data") else proto.datasets[0].data.data
+        return pa.ipc.open_stream(arrow).read_all().to_pandas()
+    return [(json.loads(e.proto.spec), frame(e.proto)) for e in walk(at.main) if getattr(e, "type", "") == "vega_lite_chart"]
 
 
 def plotly_titles(at: AppTest) -> list[str]:

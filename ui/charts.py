@@ -1,8 +1,7 @@
-"""Charts for the gap pages (plotly; the gap bars in Vega-Lite): every figure has a title with units; colours follow the
+"""Charts for the gap pages (plotly; the gap bars a Vega-Lite spec): every figure has a title with units; colours follow the
 status (always with the word beside them, never colour alone)."""
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -36,12 +35,13 @@ def _layout(fig: go.Figure, title: str, height: int, **kw) -> go.Figure:
     return readable(fig)
 
 
-def gap_bars(table: pd.DataFrame, title: str, projector: bool = False) -> alt.LayerChart:
+def gap_bars(table: pd.DataFrame, title: str, projector: bool = False) -> tuple[pd.DataFrame, dict]:
     """Completion % per indicator as bars coloured by status, the time-progress line as a
     black tick on each bar (the "time account" against the "task account"), value and status
-    word beside each bar. Vega-Lite: the page leaders open first draws in a fraction of
-    plotly's first-chart time (plotly.js is only loaded when a detail chart is opened).
-    ``projector``: type and rows a third larger (meeting mode)."""
+    word beside each bar: (data, Vega-Lite spec) for st.vega_lite_chart. Vega-Lite: the page
+    leaders open first draws in a fraction of plotly's first-chart time (plotly.js loads only
+    when a detail chart is opened); a plain spec, not altair, whose schema validation costs
+    more than the rest of the page's run. ``projector``: type and rows a third larger."""
     k = 4 / 3 if projector else 1.0
     small, text_size = round(14 * k), round(15 * k)
     t = table.dropna(subset=["completion"]).sort_values("gap_pp", kind="stable")  # worst at the top
@@ -53,28 +53,34 @@ def gap_bars(table: pd.DataFrame, title: str, projector: bool = False) -> alt.La
         "completion": t.completion, "time_progress": t.time_progress, "status": t.status,
         # the value and status word right of the bar end *and* of the tick, so the tick never crosses them
         "text_at": right + xmax * 0.02, "text": [f"{c:,.1f}%  {s}" for c, s in zip(t.completion, t.status)]})
-    order = list(data.label)
-    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=0, labelFontSize=small, labelColor="#31333f",
-                                                               labelExpr="split(datum.label, '\\n')"))
+    grey = "#31333f"
+    y = {"field": "label", "type": "nominal", "sort": list(data.label), "title": None,
+         "axis": {"labelLimit": 0, "labelFontSize": small, "labelColor": grey, "labelExpr": "split(datum.label, '\\n')"}}
     shown = [c for c in STATUS_COLORS if STATUS[c] in set(data.status)]
-    colour = alt.Color("status:N", title="状态", legend=alt.Legend(orient="bottom", labelFontSize=small, titleFontSize=small),
-                       scale=alt.Scale(domain=[STATUS[c] for c in shown], range=[STATUS_COLORS[c] for c in shown]))
-    x = alt.X("completion:Q", title="完成率 / 时间进度（%）", scale=alt.Scale(domain=[0, xmax], nice=False),
-              axis=alt.Axis(labelFontSize=small, titleFontSize=text_size, labelColor="#31333f", titleColor="#31333f",
-                            labelExpr="datum.value + '%'", tickCount=10))
-    tips = [alt.Tooltip("label:N", title="指标"), alt.Tooltip("completion:Q", title="完成率（%）", format=",.2f"),
-            alt.Tooltip("time_progress:Q", title="时间进度（%）", format=",.2f"), alt.Tooltip("status:N", title="状态")]
-    base = alt.Chart(data)
-    bars = base.mark_bar(height={"band": 0.7}).encode(x=x, y=y, color=colour, tooltip=tips)
-    tick = base.mark_tick(color="#111", thickness=4, size=round(24 * k), opacity=1).encode(x="time_progress:Q", y=y, tooltip=tips)
-    text = base.mark_text(align="left", baseline="middle", fontSize=text_size, color="#31333f").encode(
-        x="text_at:Q", y=y, text="text:N")
-    return (alt.layer(bars, tick, text)
+    tips = [{"field": "label", "type": "nominal", "title": "指标"},
+            {"field": "completion", "type": "quantitative", "title": "完成率（%）", "format": ",.2f"},
+            {"field": "time_progress", "type": "quantitative", "title": "时间进度（%）", "format": ",.2f"},
+            {"field": "status", "type": "nominal", "title": "状态"}]
+    bars = {"mark": {"type": "bar", "height": {"band": 0.7}}, "encoding": {
+        "y": y, "tooltip": tips,
+        "x": {"field": "completion", "type": "quantitative", "title": "完成率 / 时间进度（%）",
+              "scale": {"domain": [0, xmax], "nice": False},
+              "axis": {"labelFontSize": small, "titleFontSize": text_size, "labelColor": grey, "titleColor": grey,
+                       "labelExpr": "datum.value + '%'", "tickCount": 10}},
+        "color": {"field": "status", "type": "nominal", "title": "状态",
+                  "scale": {"domain": [STATUS[c] for c in shown], "range": [STATUS_COLORS[c] for c in shown]},
+                  "legend": {"orient": "bottom", "labelFontSize": small, "titleFontSize": small}}}}
+    tick = {"mark": {"type": "tick", "color": "#111", "thickness": 4, "size": round(24 * k), "opacity": 1},
+            "encoding": {"x": {"field": "time_progress", "type": "quantitative"}, "y": y, "tooltip": tips}}
+    text = {"mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": text_size, "color": grey},
+            "encoding": {"x": {"field": "text_at", "type": "quantitative"}, "y": y,
+                         "text": {"field": "text", "type": "nominal"}}}
+    spec = {"title": {"text": title, "fontSize": round(20 * k), "anchor": "start"},
+            "height": max(240, round((44 if several else 34) * k) * len(t)),
             # the labels right of the bars run into the padding (marks are not clipped), as far at 1024 px as at 1920
-            .properties(title=alt.Title(title, fontSize=round(20 * k), anchor="start"),
-                        height=max(240, round((44 if several else 34) * k) * len(t)),
-                        padding={"left": 5, "top": 5, "bottom": 5, "right": round(130 * k)})
-            .configure(font=FONT["family"]).configure_view(stroke=None))
+            "padding": {"left": 5, "top": 5, "bottom": 5, "right": round(130 * k)},
+            "layer": [bars, tick, text], "config": {"font": FONT["family"], "view": {"stroke": None}}}
+    return data, spec
 
 
 def detail_lines(series: pd.DataFrame, measure: str, year: int, target: float | None, unit_of_measure: str,

@@ -71,8 +71,10 @@ class Run:
         """Each Vega-Lite chart: its spec and its (first) dataset as a DataFrame (Arrow IPC)."""
         import pyarrow as pa
         charts = self.of("arrow_vega_lite_chart") + self.of("vega_lite_chart")
-        return [(json.loads(c.spec), pa.ipc.open_stream(c.datasets[0].data.data).read_all().to_pandas()
-                 if c.datasets else None) for c in charts]
+        def frame(c):  # the chart's data: its own, else its first named dataset
+            arrow = c.data.data if c.HasField("data") else c.datasets[0].data.data if c.datasets else None
+            return pa.ipc.open_stream(arrow).read_all().to_pandas() if arrow else None
+        return [(json.loads(c.spec), frame(c)) for c in charts]
 
 
 def _decode(obj):
