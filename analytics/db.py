@@ -320,9 +320,12 @@ def _freeze(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _thaw(frame: pd.DataFrame) -> pd.DataFrame:
-    for mark in [c for c in frame.columns if c.startswith(_NONE)]:
+    marks = [c for c in frame.columns if c.startswith(_NONE)]
+    for mark in marks:
         c = mark[len(_NONE):]
-        frame[c] = frame[c].astype(object).where(frame[c].notna() | frame[mark], np.nan)
-        frame[c] = frame[c].where(~frame[mark], None)
-        frame = frame.drop(columns=mark)
-    return frame
+        values = frame[c].to_numpy(dtype=object, copy=True)
+        none = frame[mark].to_numpy(dtype=bool)
+        values[pd.isna(values) & ~none] = np.nan
+        values[none] = None
+        frame[c] = pd.Series(values, index=frame.index, dtype=object)
+    return frame.drop(columns=marks) if marks else frame

@@ -7,7 +7,7 @@ import streamlit as st
 from analytics import simulation
 from analytics.scoring import METHODS, consequences
 from ui import data, state
-from ui.text import NO_DATA, RANKING as T, RANKING_LABELS as L, period_label
+from ui.text import NO_DATA, RANKING as T, RANKING_LABELS as L, period_label, probability
 
 state.guard()
 st.title(T["title"])
@@ -17,10 +17,6 @@ if not year or not period:
     st.stop()
 DRAWS = simulation.DEFAULT_DRAWS
 st.caption(f"{year}年 {period_label(period)} · " + T["intro"].format(draws=DRAWS))
-
-
-def pct(x: float) -> str:
-    return f"{x * 100:.1f}%"
 
 
 def readable(chart: alt.Chart) -> alt.Chart:
@@ -62,9 +58,9 @@ def scenario_panel() -> None:
                             with_leverage=False)
     m1, m2, m3, m4 = head.columns(4)
     delta = doc.get("baseline")
-    m1.metric(T["p_top2"], pct(doc["p_top2"]),
+    m1.metric(T["p_top2"], probability(doc["p_top2"]),
               delta=f"{(doc['p_top2'] - delta['p_top2']) * 100:+.1f} 个百分点" if delta else None)
-    m2.metric(T["p_first"], pct(doc["p_first"]),
+    m2.metric(T["p_first"], probability(doc["p_first"]),
               delta=f"{(doc['p_first'] - delta['p_first']) * 100:+.1f} 个百分点" if delta else None)
     m3.metric(T["expected_rank"], f"{doc['expected_rank']:.2f}")
     m4.metric(T["expected_score"], f"{doc['expected_score']:.2f}",

@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import scoring, simulation
 from analytics.demo import DEMO_PERIOD, DEMO_YEAR
+from ui.text import probability
 
 
 @pytest.fixture
@@ -28,8 +29,8 @@ def test_page_numbers_equal_the_function_and_a_slider_moves_them(ranking_app, de
     at = ranking_app
     assert at.title[0].value == "保二争一"
     doc = simulation.simulate(DEMO_YEAR, DEMO_PERIOD, path=demo_db)
-    assert metric(at, "P(前二)") == f"{doc['p_top2'] * 100:.1f}%"
-    assert metric(at, "P(第一)") == f"{doc['p_first'] * 100:.1f}%"
+    assert metric(at, "P(前二)") == probability(doc['p_top2'])
+    assert metric(at, "P(第一)") == probability(doc['p_first'])
     assert metric(at, "期望名次") == f"{doc['expected_rank']:.2f}"
     before = (metric(at, "P(第一)"), metric(at, "期望得分"))
     at.slider(key="rk_I06").set_value(at.slider(key="rk_I06").min).run()
@@ -42,4 +43,11 @@ def test_page_numbers_equal_the_function_and_a_slider_moves_them(ranking_app, de
     sc = simulation.Scenario({"I06": at.slider(key="rk_I06").value})
     rep = simulation.report(sim, sc, with_leverage=False)
     assert metric(at, "期望得分") == f"{rep['expected_score']:.2f}"
-    assert metric(at, "P(第一)") == f"{rep['p_first'] * 100:.1f}%"
+    assert metric(at, "P(第一)") == probability(rep['p_first'])
+
+
+@pytest.mark.parametrize("p, shown", [(1.0, "100%"), (0.0, "0%"), (0.9998, ">99.9%"), (0.99951, ">99.9%"),
+                                      (0.9994, "99.9%"), (0.5, "50.0%"), (0.012, "1.2%"), (0.0004, "<0.1%"),
+                                      (0.0005, "0.1%")])
+def test_probability_never_rounds_to_a_certainty(p, shown):
+    assert probability(p) == shown

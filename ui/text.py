@@ -40,6 +40,17 @@ def year_label(year) -> str:
     return f"{year}年"
 
 
+def probability(p: float) -> str:
+    """A simulated probability in percent, one decimal — never rounded to a certainty it is
+    not: 0.9998 is ">99.9%" (not "100.0%"), 0.0002 "<0.1%"; only 1 and 0 read 100% and 0%."""
+    if p >= 1:
+        return "100%"
+    if p <= 0:
+        return "0%"
+    shown = round(p * 100, 1)
+    return ">99.9%" if shown >= 100 else "<0.1%" if shown <= 0 else f"{shown:.1f}%"
+
+
 def labels(mapping: dict, none: str | None = None, fmt: str = "{label}"):
     """A selectbox ``format_func``: ``mapping[v]`` (else ``v``) put into ``fmt`` ({label},
     {key}); ``none`` for None. A partial of this module's function, so a widget keeps only

@@ -22,6 +22,7 @@ import pytest
 from .conftest import TIMEOUT_MS, PlaywrightTimeout, expect, login, run_cli, wait_app
 from .test_auth_e2e import nav_links
 from .test_overview_e2e import select_first_row
+from ui.text import probability
 
 SIZES = [(1920, 1080), (1024, 768)]
 SLOW_MS = 180_000  # 保二争一 runs its 10,000-draw simulation on the first visit
@@ -444,8 +445,8 @@ def test_ranking_numbers_equal_the_cli(sessions, app_url, cli):
     doc = cli("simulate", "--year", year, "--period", period, "--scenario", '{"rho": 0.5}')  # the page's default ρ
     metric = lambda name: page.locator('[data-testid="stMetric"]', has_text=name).first.locator(  # noqa: E731
         '[data-testid="stMetricValue"]').inner_text()
-    assert metric("P(前二)") == f"{doc['p_top2'] * 100:.1f}%"
-    assert metric("P(第一)") == f"{doc['p_first'] * 100:.1f}%"
+    assert metric("P(前二)") == probability(doc['p_top2'])
+    assert metric("P(第一)") == probability(doc['p_first'])
     assert metric("期望名次") == f"{doc['expected_rank']:.2f}"
     assert metric("期望得分") == f"{doc['expected_score']:.2f}"
 
