@@ -390,42 +390,38 @@ def owners_view(table: pd.DataFrame, by: str = "owner_leader") -> pd.DataFrame:
     return out.sort_values(["behind", "far_behind", "worst_gap_pp"], ascending=[False, False, True]).reset_index(drop=True)
 
 
-WARNING_RULES = {
+WARNING_RULES = {  # rule → its definition (page caption, bulletin)
     "far_behind": "严重滞后：完成率低于时间进度 10 个百分点及以上（速度类低于目标 1 个百分点及以上）",
     "behind_key": "重点/难点目标欠进度",
-    "worsening": "差距较上期扩大",
     "missing": "本期未报送",
     "growth": "增速低于目标（双条件考核）",
+    "worsening": "差距较上期扩大",
     "acceleration": "剩余月份需加速 50% 以上才能完成",
 }
+WARNING_LABELS = {"far_behind": "严重滞后", "behind_key": "重点/难点欠进度", "missing": "未报送",  # per row
+                  "growth": "增速低于目标", "worsening": "差距扩大", "acceleration": "需加速 50% 以上"}
 
 
 def warnings(table: pd.DataFrame) -> pd.DataFrame:
     """早报告、早预警: key and difficult targets behind the line (and any seriously behind),
-    each with the rule that raised it, the numbers, the owner and the trend."""
-    t = table[table.status_code != "excluded"].copy()
+    each with the rules that raised it (``rules``: codes of :data:`WARNING_RULES`; ``reason``:
+    their short labels), the numbers, the owner and the trend."""
+    t = table[table.status_code != "excluded"]
     key = t.is_key.astype(bool) | t.is_difficult.astype(bool)
-    rules = []
-    for _, r in t.iterrows():
-        reasons = []
-        k = bool(r.is_key) or bool(r.is_difficult)
-        if r.status_code == "far_behind":
-            reasons.append("far_behind")
-        elif r.status_code == "behind" and k:
-            reasons.append("behind_key")
-        if k and r.status_code == "missing":
-            reasons.append("missing")
-        if k and "增速" in str(r.conditions):
-            reasons.append("growth")
-        if k and pd.notna(r.gap_change) and r.gap_change < 0 and r.status_code in ("behind", "far_behind"):
-            reasons.append("worsening")
-        if k and pd.notna(r.acceleration) and r.acceleration >= 1.5:
-            reasons.append("acceleration")
-        rules.append(reasons)
-    t["rules"] = rules
-    t = t[t.rules.map(bool)]
-    t["reason"] = t.rules.map(lambda rs: "；".join(WARNING_RULES[x] for x in rs))
-    t["key"] = key.loc[t.index]
+    status = t.status_code
+    hits = pd.DataFrame({  # one column per rule, in the order of WARNING_RULES
+        "far_behind": status == "far_behind",
+        "behind_key": key & (status == "behind"),
+        "missing": key & (status == "missing"),
+        "growth": key & t.conditions.fillna("").astype(str).str.contains("增速", regex=False),
+        "worsening": key & (t.gap_change < 0) & status.isin(["behind", "far_behind"]),
+        "acceleration": key & (t.acceleration >= 1.5),
+    }, index=t.index)[list(WARNING_RULES)]
+    warned = hits.any(axis=1)
+    hits = hits[warned]
+    rules = [list(hits.columns[row]) for row in hits.to_numpy()]
+    t = t[warned].assign(rules=rules, reason=["；".join(WARNING_LABELS[r] for r in rs) for rs in rules],
+                         key=key[warned])
     order = {c: i for i, c in enumerate(STATUS_ORDER)}
     return t.sort_values(by=["status_code", "gap_pp"], key=lambda s: s.map(order) if s.name == "status_code" else s
                          ).reset_index(drop=True)

@@ -605,3 +605,25 @@ def test_cli_warnings_equals_the_function(demo_db):
 def test_cli_defaults_to_the_latest_period(demo_db):
     doc = cli(demo_db, "gap", "--unit", "清河县")
     assert_rows_equal(doc, progress.gap_table(2026, 9, demo_db, units=["C01"]), CONTRACT)
+
+
+def test_warnings_rules_by_hand():
+    """Six made-up rows, each rule worked out by hand: 严重滞后 always; the others only for
+    重点/难点 targets; 不纳入 never."""
+    rows = pd.DataFrame([
+        # status, key, difficult, conditions, gap_change, acceleration, gap_pp
+        ("far_behind", False, False, None, -2.0, 2.0, -15.0),    # 严重滞后 only: not key, so no 差距扩大/加速
+        ("behind", True, False, None, -1.0, 1.5, -6.0),          # key: 欠进度 + 差距扩大 + 需加速 (1.5 counts)
+        ("behind", False, True, "增速未达目标", 0.5, 1.49, -3.0),  # difficult: 欠进度 + 增速; gap narrowing, 1.49 < 1.5
+        ("missing", True, False, None, None, None, None),        # key, not reported
+        ("on_track", False, False, None, -3.0, 3.0, 1.0),        # not key: nothing
+        ("excluded", True, False, None, None, None, None),       # 不纳入: never warned
+    ], columns=["status_code", "is_key", "is_difficult", "conditions", "gap_change", "acceleration", "gap_pp"])
+    rows["indicator"] = [f"指标{i}" for i in range(len(rows))]
+    w = progress.warnings(rows).set_index("indicator")
+    assert w.rules.to_dict() == {"指标0": ["far_behind"], "指标1": ["behind_key", "worsening", "acceleration"],
+                                 "指标2": ["behind_key", "growth"], "指标3": ["missing"]}
+    assert w.reason.to_dict() == {"指标0": "严重滞后", "指标1": "重点/难点欠进度；差距扩大；需加速 50% 以上",
+                                  "指标2": "重点/难点欠进度；增速低于目标", "指标3": "未报送"}
+    assert list(w.index) == ["指标0", "指标1", "指标2", "指标3"]  # 严重滞后 first, then by gap; 未报送 after 欠进度
+    assert w.key.to_dict() == {"指标0": False, "指标1": True, "指标2": True, "指标3": True}
