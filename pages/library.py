@@ -131,7 +131,7 @@ with tab_tgt:
     year = st.selectbox("年份", options, index=options.index(chosen) if chosen in options else 1,
                         key="targets_year", format_func=year_label)
     with st.expander("导入市目标任务分解表（CSV/XLSX：单位×指标，可同时含总量目标和增速目标）"):
-        up = st.file_uploader("目标任务分解表", type=["csv", "xlsx"], key="targets_file")
+        up = st.file_uploader("目标任务分解表（CSV、XLSX）", type=["csv", "xlsx"], key="targets_file")
         if up is not None and st.button("校验并导入目标", key="targets_import"):
             try:
                 report = library.import_targets(up.getvalue(), up.name, actor, year)

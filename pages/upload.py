@@ -21,7 +21,7 @@ with st.expander("下载模板（长表、指标行表、月份列表、县区�
         name, content = template(layout)
         buttons.download_button(LAYOUTS[layout], content, name, "text/csv", key=f"tpl_{layout}")
 
-upload = st.file_uploader("选择文件", type=["csv", "txt", "xlsx"], key="upload_file")
+upload = st.file_uploader("选择文件（CSV、TXT、XLSX）", type=["csv", "txt", "xlsx"], key="upload_file")
 
 
 def show_report(report: dict) -> None:

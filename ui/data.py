@@ -6,6 +6,7 @@ import ctypes
 import functools
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from analytics import browse as browse_mod
@@ -298,14 +299,16 @@ _malloc_trim = None
 
 
 def release_memory() -> None:
-    """After a script run: hand the heap that run freed back to the operating system. glibc
-    keeps freed memory in its per-thread arenas, so twenty sessions opening the big tables at
-    once (a meeting starting) would leave the server at that peak for good. No-op off glibc."""
+    """After a script run: hand the memory that run freed back to the operating system. Arrow's
+    pool (mimalloc: every Parquet read and DataFrame conversion) and glibc's per-thread arenas
+    keep what they freed, so twenty sessions opening the big tables at once (a meeting
+    starting) would leave the server at that peak for good."""
     global _malloc_trim
+    pa.default_memory_pool().release_unused()
     if _malloc_trim is None:
         try:
             _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
+        except (OSError, AttributeError):  # not glibc
             _malloc_trim = False
     if _malloc_trim:
         _malloc_trim(0)

@@ -13,6 +13,11 @@ BASE_CSS = """<style>
 .status-word {font-size: 1.15rem; font-weight: 600;}
 .status-count {font-size: 2.6rem; font-weight: 700; line-height: 1.1; display: inline-block;}
 .status-unit {display: inline-block; margin-left: 0.3rem; font-size: 1.1rem;}
+/* st.file_uploader speaks English ("Upload", "200MB per file • CSV…"): the same in Chinese (types are in each label) */
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {font-size: 0;}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {content: "选择文件"; font-size: 1rem;}
+[data-testid="stFileUploaderDropzoneInstructions"] span {font-size: 0;}
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {content: "或拖放到此处 · 单个文件不超过 200 MB"; font-size: 0.875rem;}
 </style>"""
 
 MEETING_CSS = """<style>
