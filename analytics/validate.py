@@ -10,6 +10,7 @@ Output: temp table ``_w`` (typed records) and ``_rej`` (rejected rows), and the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import duckdb
 import pandas as pd
@@ -154,6 +155,8 @@ _CELL_CHECKS = [
     ("coalesce($l_uom, header)", "factor IS NULL AND indicator_id IS NOT NULL AND raw_value IS NOT NULL",
      "'计量单位「' || uom || '」与指标库中的「' || ind_uom || '」不一致且无法换算'"),
     ("header", "kind = 'target' AND value < 0 AND measure IN ('ytd', 'month')", "'目标值为负数'"),
+    ("coalesce($l_year, header)", "kind = 'value' AND raw_value IS NOT NULL AND year > $this_year",
+     "'实际值的年份 ' || year || ' 年尚未到来（今年是 ' || $this_year || ' 年）：只有目标值可以提前录入，请核对年份'"),
     ("header", f"raw_value IS NOT NULL AND factor IS NOT NULL AND NOT coalesce(abs(value) < {MAX_MAGNITUDE:.0e}, false)",
      "'数值 ' || raw_value || CASE WHEN factor <> 1 THEN '（换算后 ' || value || '）' ELSE '' END || "
      f"' 超出合理范围（绝对值应小于 {MAX_MAGNITUDE:.0e}），请核对是否多写了位数或单位'"),
@@ -207,6 +210,10 @@ SELECT row, header, period, value, prev_period, prev_value, next_period, next_va
 WHERE row IS NOT NULL AND (value < prev_value OR (next_row IS NULL AND value > next_value)) ORDER BY row
 """
 
+_NEGATIVE = """SELECT row, header, period, value FROM _w
+WHERE kind = 'value' AND measure = 'ytd' AND ind_kind = 'cumulative' AND value < 0
+  AND row NOT IN (SELECT row FROM _rej) ORDER BY row"""
+
 _PUBLISHED = """
 SELECT p.row, p.header, p.value AS published, y.value AS ytd, t.value AS target
 FROM _w p
@@ -222,11 +229,12 @@ WHERE p.kind = 'value' AND p.measure = 'published_completion_pct' AND p.value IS
 
 def check(con: duckdb.DuckDBPyConnection, file: str, labels: dict[str, str], year: int | None,
           period: int | None, row_errors: list[tuple[int, str, str]] = (), partial: bool = True,
-          file_rows: int | None = None) -> Checked:
+          file_rows: int | None = None, this_year: int | None = None) -> Checked:
     """Run every check on ``_recs`` (after :func:`build_lookups`); fill ``_w`` and ``_rej``.
     ``row_errors`` (row, header, reason) are problems the layout reader found in whole rows.
     Without ``partial`` (store the good rows) a file with errors stops at the errors.
-    ``file_rows``: the file rows in ``_recs`` when known (:func:`distinct_keys`)."""
+    ``file_rows``: the file rows in ``_recs`` when known (:func:`distinct_keys`). ``this_year``
+    (default: today's): values of later years are refused — only targets are set ahead."""
     con.execute("CREATE OR REPLACE TEMP TABLE _row_errors(row INTEGER, header VARCHAR, reason VARCHAR)")
     if row_errors:
         con.executemany("INSERT INTO _row_errors VALUES (?, ?, ?)", list(row_errors))
@@ -234,8 +242,8 @@ def check(con: duckdb.DuckDBPyConnection, file: str, labels: dict[str, str], yea
     _table(con, "_factors", [(u, iu, conversion_factor(u or "", iu or "")) for u, iu in pairs])
     all_cells = con.execute(_KEY_PROBLEMS, {"year": year, "period": period}).fetchone()[0]
     con.execute(_TYPED, {"year": year, "period": period, "all_cells": all_cells})
-    params = {"year": year, "period": period, **{f"l_{k}": labels.get(k) for k in
-                                                 ("year", "period", "unit", "indicator", "measure", "uom")}}
+    params = {"year": year, "period": period, "this_year": this_year or date.today().year,
+              **{f"l_{k}": labels.get(k) for k in ("year", "period", "unit", "indicator", "measure", "uom")}}
     con.execute(_PROBLEMS, params)
     con.execute("CREATE OR REPLACE TEMP TABLE _rej AS SELECT DISTINCT row FROM _errors")
     out = Checked()
@@ -252,6 +260,9 @@ def check(con: duckdb.DuckDBPyConnection, file: str, labels: dict[str, str], yea
         listed = "、".join(map(str, rows)) + (" 等" if n > len(rows) else "")
         out.problems.append(Problem(file, int(first), header,
                                     f"{n:,} 个单元格无数值（“-”、“—”或空白；第 {listed} 行），未入库，不按 0 计", "info"))
+    for row, header, p, v in con.execute(_NEGATIVE).fetchall()[:MAX_LISTED]:
+        out.problems.append(Problem(file, int(row), header, f"1-{p}月累计为负数（{v:,.2f}）：累计类指标（收入、投资等）"
+                                    "一般不小于 0；已入库，请核实是否录错符号（利润等可为负的指标请核对指标类型）", "warning"))
     for row, header, p, v, pp, pv, np_, nv, _ in con.execute(_CUMULATIVE).fetchall()[:MAX_LISTED]:
         text = (f"1-{p}月累计 {v:,.2f} 低于 1-{pp}月累计 {pv:,.2f}" if pv is not None and v < pv
                 else f"1-{p}月累计 {v:,.2f} 高于已入库的 1-{np_}月累计 {nv:,.2f}")

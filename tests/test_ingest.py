@@ -492,3 +492,19 @@ def test_bulk_and_general_paths_report_and_store_the_same(small_template, tmp_pa
     assert ((12, "期间", "期间无法识别（应为 1-12 的月份或「1-9月」等）", "error") in problems) == bad_key
     blank = "第 7、8、12 行" if bad_key else "第 7、8 行"
     assert (7, "数值", f"{2 + bad_key} 个单元格无数值（“-”、“—”或空白；{blank}），未入库，不按 0 计", "info") in problems
+
+
+def test_next_years_target_is_taken_its_values_are_not(small_db, analyst):
+    """Targets are set ahead; a value of a year that has not begun is a typo (2099 for 2026)."""
+    from datetime import date
+    nxt = date.today().year + 1
+    ok = ingest_bytes(f"{HEADER}\n{nxt},,清河县,固定资产投资,亿元,ytd,120,\n".encode(), "明年目标.csv", analyst,
+                      path=small_db)
+    assert ok.status == "stored" and ok.rows_stored == 1
+    before = content(small_db)
+    bad = ingest_bytes(f"{HEADER}\n{nxt},9,清河县,固定资产投资,亿元,ytd,,80\n".encode(), "明年实际.csv", analyst,
+                       path=small_db)
+    assert bad.status == "refused" and content(small_db) == before
+    (p,) = bad.errors
+    assert (p.file, p.row, p.column) == ("明年实际.csv", 2, "年份")
+    assert p.reason == f"实际值的年份 {nxt} 年尚未到来（今年是 {nxt - 1} 年）：只有目标值可以提前录入，请核对年份"
