@@ -159,18 +159,26 @@ def login_limit(environ: dict | None = None) -> LoginLimit:
     env = environ if environ is not None else os.environ
     values = {}
     for field, (var, lo, hi) in _LIMIT_ENV.items():
-        raw = env.get(var, "")
-        if not raw.strip():
-            continue
-        try:
-            value = float(raw)
-        except ValueError:
-            value = -1.0
         whole = field == "max_failures"
-        if not lo <= value <= hi or (whole and value != int(value)):
-            raise AnalyticsError(f"{var}={raw!r} 无效：须为 {lo}–{hi} 之间的{'整数' if whole else '分钟数'}")
-        values[field] = int(value) if whole else value
+        value = _env_number(env, var, lo, hi, "整数" if whole else "分钟数", whole)
+        if value is not None:
+            values[field] = value
     return LoginLimit(**values)
+
+
+def _env_number(env, var: str, lo: float, hi: float, what: str, whole: bool = False) -> float | None:
+    """A numeric setting from the environment: None when unset or blank; an AnalyticsError
+    naming the variable when it is not a number (a whole one if ``whole``) in ``lo``–``hi``."""
+    raw = env.get(var, "")
+    if not raw.strip():
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not lo <= value <= hi or (whole and value != int(value)):
+        raise AnalyticsError(f"{var}={raw!r} 无效：须为 {lo}–{hi} 之间的{what}")
+    return int(value) if whole else value
 
 
 class LoginLocked(AnalyticsError):
@@ -433,16 +441,8 @@ def change_own_password(actor: Actor, old_password: str, new_password: str,
 def session_days(environ: dict | None = None) -> float:
     """Login lifetime in days, from ``TARGETS_SESSION_DAYS`` (default 1; 0 = no cookie: the
     login ends with the browser tab or a reload)."""
-    raw = (environ if environ is not None else os.environ).get("TARGETS_SESSION_DAYS", "")
-    if not raw.strip():
-        return SESSION_DAYS_DEFAULT
-    try:
-        days = float(raw)
-    except ValueError:
-        days = -1.0
-    if not 0 <= days <= 365:
-        raise AnalyticsError(f"TARGETS_SESSION_DAYS={raw!r} 无效：须为 0–365 之间的天数")
-    return days
+    days = _env_number(environ if environ is not None else os.environ, "TARGETS_SESSION_DAYS", 0, 365, "天数")
+    return SESSION_DAYS_DEFAULT if days is None else days
 
 
 def login_token(username: str, days: float, key: str, now: float | None = None) -> str:
