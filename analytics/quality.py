@@ -830,14 +830,18 @@ def compute(con, year: int, period: int | None = None, settings: Settings = DEFA
     return _assemble(d, found)
 
 
+def _verified(con) -> pd.DataFrame:
+    """The flags whose latest review is 已核实: flag_key, comment, verified_by, verified_at."""
+    return con.execute("""SELECT flag_key, comment, username AS verified_by, reviewed_at AS verified_at
+                          FROM flag_reviews
+                          QUALIFY row_number() OVER (PARTITION BY flag_key ORDER BY reviewed_at DESC) = 1
+                            AND status = 'verified'""").df()
+
+
 def _join_reviews(con, flags: pd.DataFrame) -> pd.DataFrame:
     if flags.empty:
         return flags
-    reviews = con.execute("""SELECT flag_key, status, comment, username, reviewed_at FROM flag_reviews
-                             QUALIFY row_number() OVER (PARTITION BY flag_key ORDER BY reviewed_at DESC) = 1
-                          """).df()
-    reviews = reviews[reviews.status == "verified"].rename(
-        columns={"username": "verified_by", "reviewed_at": "verified_at"}).drop(columns="status")
+    reviews = _verified(con)
     flags = flags.drop(columns=["verified_by", "verified_at", "comment"]).merge(reviews, on="flag_key", how="left")
     flags["verified"] = flags.verified_by.notna()
     return flags[FLAG_COLUMNS]
@@ -872,9 +876,7 @@ def open_flags(year: int, period: int, path: PathLike = None) -> pd.DataFrame:
     columns of the kept flags, not every flag's numbers and text."""
     with db.connect(path) as con:
         flags = _kept(con, year, period, DEFAULT_SETTINGS, ["flag_key", *OPEN_COLUMNS])
-        verified = con.execute("""SELECT flag_key FROM flag_reviews
-                                  QUALIFY row_number() OVER (PARTITION BY flag_key ORDER BY reviewed_at DESC) = 1
-                                    AND status = 'verified'""").df().flag_key
+        verified = _verified(con).flag_key
     flags = flags[(flags.period == period) & flags.unit_id.notna() & ~flags.flag_key.isin(verified)]
     return flags[OPEN_COLUMNS].reset_index(drop=True)
 

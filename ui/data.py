@@ -282,17 +282,10 @@ def quality_series(year: int, unit_id: str, indicator_id: str, measure: str | No
 
 @_frames(False, 16)
 def _open_flags(path: str, data_version: str, year: int, period: int) -> pd.DataFrame:
+    """Unverified flags of exactly ``period`` — the ⚑ marker of :func:`gap_sorted` (five
+    columns read, not every flag of the year: 70 MB at 300 units × 300 indicators)."""
     from analytics import quality
     return quality.open_flags(year, period, path)
-
-
-def open_flags(year: int, period: int) -> pd.DataFrame:
-    """Unverified flags of exactly ``period`` (unit_id, indicator_id, period, rule, severity) —
-    for the ⚠ marker next to a figure on other pages. Cached on its own: a page run then
-    reads and copies these five columns, not every flag of the year (70 MB at 300 units × 300 indicators)."""
-    path = str(db.db_path())
-    return _open_flags(path, version(path), year, period)
-
 
 
 _malloc_trim = None
