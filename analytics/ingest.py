@@ -411,7 +411,7 @@ def _check_ids(con, layout: str, frame: pd.DataFrame, probs: _Problems) -> None:
 
 # ---------------------------------------------------------------- store
 
-def _store(con, report: IngestReport, actor: Actor, checked_records: bool,
+def _store(con, report: IngestReport, actor: Actor, checked: validate.Checked | None,
            refs: dict[str, pd.DataFrame], new_refs: dict | None) -> None:
     """One transaction: the upload row, library entries created, the values (from the
     checked records' temp tables) or reference rows, the audit entry, the version bump."""
@@ -419,7 +419,7 @@ def _store(con, report: IngestReport, actor: Actor, checked_records: bool,
     with db.transaction(con, actor, "upload", detail) as d:
         # Period locking (analytics/locks.py): checked inside the write transaction, before
         # anything is stored, so a locked period refuses the whole file (IngestError → rollback).
-        locks.refuse_locked(con, report.file, locks.upload_periods(con, checked_records, refs))
+        locks.refuse_locked(con, report.file, locks.upload_periods(con, checked is not None, refs))
         upload_id = db.one(con, "SELECT nextval('upload_seq')")[0]
         report.upload_id = d["upload_id"] = upload_id
         for uid, name, level in (new_refs or {}).get("units", []):
@@ -428,7 +428,10 @@ def _store(con, report: IngestReport, actor: Actor, checked_records: bool,
             con.execute("""INSERT INTO indicators(indicator_id, name, unit_of_measure, kind, direction, points,
                            parent_id, needs_review) VALUES (?, ?, ?, ?, 1, 0, ?, true)""",
                         [rec["indicator_id"], rec["name"], rec["unit_of_measure"], rec["kind"], rec.get("parent_id")])
-        stored = validate.store(con, upload_id) if checked_records else 0
+        stored = 0
+        if checked is not None:
+            validate.store(con, upload_id)
+            stored = checked.storable_rows
         for ref_layout, ref in refs.items():
             con.register("_ref", ref.assign(upload_id=upload_id))
             con.execute(_REFERENCE_SQL[ref_layout])
@@ -559,7 +562,7 @@ def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | 
             report.message = (f"{storable:,} 行全部入库" if not report.rows_rejected
                               else f"{storable:,} 行入库，{report.rows_rejected:,} 行被拒绝（只存合格行）")
             step("写入数据库（单一事务）", 0.8)
-            _store(con, report, actor, checked is not None, refs, new_refs)
+            _store(con, report, actor, checked, refs, new_refs)
             quality.after_upload(con, report, actor)  # data-quality flags stored with the upload; never raises
             step("完成", 1.0)
             return report

@@ -279,12 +279,11 @@ def check(con: duckdb.DuckDBPyConnection, file: str, labels: dict[str, str], yea
     return out
 
 
-def store(con: duckdb.DuckDBPyConnection, upload_id: int) -> int:
-    """Insert the checked records not rejected; returns the number of file rows stored."""
+def store(con: duckdb.DuckDBPyConnection, upload_id: int) -> None:
+    """Insert the checked records not rejected (:attr:`Checked.storable_rows` file rows)."""
     con.execute("""INSERT INTO observations SELECT year, period, unit_id, indicator_id, measure, value, approx, ?, row
                    FROM _w WHERE kind = 'value' AND value IS NOT NULL AND row NOT IN (SELECT row FROM _rej)""",
                 [upload_id])
     con.execute("""INSERT INTO targets SELECT year, unit_id, indicator_id, measure, value, ?, row
                    FROM _w WHERE kind = 'target' AND value IS NOT NULL AND row NOT IN (SELECT row FROM _rej)""",
                 [upload_id])
-    return con.execute(_STORABLE).fetchone()[0]
