@@ -2,7 +2,7 @@
 import streamlit as st
 
 from analytics.progress import BASES, STATUS, select
-from ui import charts, data, meeting, state, tables
+from ui import charts, data, state, tables
 from ui.text import NO_DATA, period_label, labels, md
 
 year, period, unit = state.page_selection()
@@ -33,8 +33,7 @@ picked = tables.gap_frame(view, ["unit", "indicator", "target", "ytd", "unit_of_
 
 cumulative = view[view.kind == "cumulative"].head(40)
 if not cumulative.empty:
-    bars, spec = charts.gap_bars(cumulative, "完成率与时间进度（%，按差距排序，最多 40 项）", projector=meeting.active())
-    st.vega_lite_chart(bars, spec, key="gap_chart", width="stretch")
+    st.html(charts.gap_bars(cumulative, "完成率与时间进度（%，按差距排序，最多 40 项）"))
     st.caption("条形为完成率，颜色与文字表示状态；黑色竖线为时间进度。速度类、上限类指标见上表的差距列。")
 
 rows = picked.selection.rows if picked else []

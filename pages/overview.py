@@ -3,7 +3,7 @@ gaps with their owners; below, arrears, key items and our rank among peers."""
 import streamlit as st
 
 from analytics.progress import STATUS, summary
-from ui import charts, data, meeting, state, tables
+from ui import charts, data, state, tables
 from ui.text import NO_DATA, STATUS_COLORS, md, period_label
 
 state.guard()
@@ -33,7 +33,7 @@ if worst.empty:
     st.success("没有欠进度的目标", icon=":material/check_circle:")
 else:
     tables.gap_frame(worst, ["indicator", "completion", "time_progress", "gap_pp", "arrears", "unit_of_measure",
-                             "status", "conditions", "owner_leader", "owner_office"], key="ov_worst")
+                             "status", "conditions", "owner_leader", "owner_office"], key="ov_worst", static=True)
 st.caption("差距 = 完成率 − 时间进度；速度类为实际增速 − 目标增速；上限类为距上限的余量（%）。"
            + ("" if st.session_state.get("meeting") else "全部指标与明细见“进度差距”页。"))
 
@@ -45,11 +45,12 @@ with left:
         st.info("无欠账")
     else:
         tables.gap_frame(by_arrears, ["indicator", "arrears", "unit_of_measure", "required_pace", "acceleration",
-                                      "status"], key="ov_arrears")
+                                      "status"], key="ov_arrears", static=True)
 with right:
     st.subheader("重点产业、重点项目、重点活动")
     key_items = ours[ours.category.isin(["重点产业", "重点项目", "重点活动"])].sort_values("gap_pp")
-    tables.gap_frame(key_items, ["indicator", "category", "completion", "gap_pp", "status", "yoy_pct"], key="ov_key")
+    tables.gap_frame(key_items, ["indicator", "category", "completion", "gap_pp", "status", "yoy_pct"], key="ov_key",
+                     static=True)
 
 st.subheader(f"{md(unit_name)}在同组{'' if ours.peer_group.isna().all() else '（' + md(ours.peer_group.iloc[0]) + '）'}中的位次（重点指标）")
 ranked = ours[ours.is_key.astype(bool) & ours["rank"].notna()].sort_values("rank")
@@ -57,16 +58,11 @@ if ranked.empty:
     st.info(NO_DATA)
 else:
     ranked = ranked.assign(place=[f"第 {int(r)} / {int(n)}" for r, n in zip(ranked["rank"], ranked.rank_of)])
-    st.dataframe(ranked[["indicator", "place", "completion", "gap_pp", "status", "yoy_pct"]], hide_index=True,
-                 width="stretch", placeholder="—",
-                 column_config={"indicator": "指标", "place": "位次（并列同名次）",
-                                "completion": st.column_config.NumberColumn("完成率", format="%.2f%%"),
-                                "gap_pp": st.column_config.NumberColumn("差距（百分点）", format="%+.2f"),
-                                "status": "状态", "yoy_pct": st.column_config.NumberColumn("同比%", format="%+.2f")})
+    tables.gap_frame(ranked, ["indicator", "place", "completion", "gap_pp", "status", "yoy_pct"], key="ov_rank",
+                     static=True)
     st.caption("位次为同组各县按完成率（速度类按与目标之差）的竞争排名（1、2、2、4），未报送的单位不参与排名；"
                "综合考核位次见“保二争一”。")
 cumulative = ours[ours.kind == "cumulative"]
 if not cumulative.empty:
-    bars, spec = charts.gap_bars(cumulative, f"{unit_name}累计类指标完成率与时间进度（%）", projector=meeting.active())
-    st.vega_lite_chart(bars, spec, key="ov_chart", width="stretch")
+    st.html(charts.gap_bars(cumulative, f"{unit_name}累计类指标完成率与时间进度（%）"))
     st.caption("条形为完成率（颜色与文字表示状态），黑色竖线为该指标的时间进度；条形越过竖线即快于序时进度。")

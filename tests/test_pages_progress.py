@@ -16,6 +16,7 @@ from analytics import progress
 from analytics.demo import DEMO_PERIOD, DEMO_YEAR
 from analytics.ingest import ingest_bytes
 from tests.conftest import ADMIN
+from tests.htmlparts import gap_bars, tables
 
 HOME = "C01"  # 清河县
 
@@ -51,18 +52,19 @@ def frame(at: AppTest, index: int = 0) -> pd.DataFrame:
     return at.dataframe[index].value
 
 
-def vega_charts(at: AppTest) -> list[tuple[dict, pd.DataFrame]]:
-    """Each Vega-Lite chart on the page: its spec and its dataset (Arrow IPC in the proto)."""
-    import pyarrow as pa
+def html_tables(at: AppTest) -> list[pd.DataFrame]:
+    """The short tables drawn as HTML (ui/tables.gap_frame static), in page order: the texts shown."""
+    return [t for h in at.html for t in tables(h.value)]
 
-    def walk(node):
-        yield node
-        for child in getattr(node, "children", {}).values():
-            yield from walk(child)
-    def frame(proto) -> pd.DataFrame:  # the chart's data: its own, else its first named dataset
-        arrow = proto.data.data if proto.HasField("data") else proto.datasets[0].data.data
-        return pa.ipc.open_stream(arrow).read_all().to_pandas()
-    return [(json.loads(e.proto.spec), frame(e.proto)) for e in walk(at.main) if getattr(e, "type", "") == "vega_lite_chart"]
+
+def html_charts(at: AppTest) -> list[tuple[str, pd.DataFrame]]:
+    """Each gap chart (ui/charts.gap_bars) on the page: its title and its bars."""
+    return [gap_bars(h.value) for h in at.html if "<figure class='gap-bars'>" in h.value]
+
+
+def pct(v) -> str:
+    """A percentage as the short tables show it (two decimals of the status's rounding; "—" when missing)."""
+    return "—" if pd.isna(v) else f"{v:.2f}%"
 
 
 def plotly_titles(at: AppTest) -> list[str]:
@@ -101,25 +103,29 @@ def test_overview_counts_timeline_and_worst_five(app_db, table):
     assert f"纳入考核目标 <b>{counts['targets']}</b> 项" in timeline
     # the worst five (by gap, among those behind) = gap_table's five lowest gaps of 欠进度/严重滞后
     worst = ours[ours.status_code.isin(["behind", "far_behind"])].sort_values("gap_pp").head(5)
-    shown = frame(at, index=0)
-    assert list(shown.indicator) == list(worst.indicator)
-    numbers_equal(shown.completion, worst.completion)
-    numbers_equal(shown.gap_pp, worst.gap_pp)
-    numbers_equal(shown.arrears.fillna(-1), worst.arrears.fillna(-1))
-    assert list(shown.status) == list(worst.status)
-    assert list(shown.owner_leader.fillna("")) == list(worst.owner_leader.fillna(""))
+    assert not at.dataframe  # the overview's lists are short: plain HTML tables, no grid
+    shown, by_arrears, key_items, rank_frame = html_tables(at)
+    assert list(shown["指标"]) == list(worst.indicator)
+    assert list(shown["完成率"]) == [pct(v) for v in progress.round2(worst.completion)]
+    assert list(shown["差距（百分点）"]) == [f"{v:+.2f}" for v in progress.round2(worst.gap_pp)]
+    assert list(shown["欠账"]) == ["—" if pd.isna(v) else f"{v:,.2f}" for v in worst.arrears]
+    assert list(shown["状态"]) == list(worst.status)
+    assert list(shown["分管领导"]) == [v if isinstance(v, str) else "—" for v in worst.owner_leader]
+    owing = ours[ours.arrears > 0].sort_values("arrears", ascending=False).head(8)
+    assert list(by_arrears["指标"]) == list(owing.indicator)
+    assert list(by_arrears["需加速倍数"]) == ["—" if pd.isna(v) else f"{v:.2f} 倍" for v in owing.acceleration]
+    assert len(key_items) == ours.category.isin(["重点产业", "重点项目", "重点活动"]).sum()
     # the rank table: competition ranks of the key indicators among the peer group
     ranked = ours[ours.is_key.astype(bool) & ours["rank"].notna()].sort_values("rank")
-    rank_frame = next(d.value for d in at.dataframe if "place" in d.value.columns)
-    assert list(rank_frame.place) == [f"第 {int(r)} / {int(n)}" for r, n in zip(ranked["rank"], ranked.rank_of)]
+    assert list(rank_frame["位次（并列同名次）"]) == [f"第 {int(r)} / {int(n)}" for r, n in zip(ranked["rank"], ranked.rank_of)]
     # the gap chart: our county's cumulative indicators, worst gap first, the completion the function gives
-    (spec, bars), = vega_charts(at)
-    assert spec["title"]["text"] == "清河县累计类指标完成率与时间进度（%）"
+    (title, bars), = html_charts(at)
+    assert title == "清河县累计类指标完成率与时间进度（%）"
     cumulative = ours[(ours.kind == "cumulative") & ours.completion.notna()].sort_values("gap_pp", kind="stable")
     assert list(bars.label) == list(cumulative.indicator)
-    for c in ("completion", "time_progress"):  # unrounded: the bars are drawn from the function's numbers
-        np.testing.assert_allclose(bars[c].to_numpy(float), cumulative[c].to_numpy(float), rtol=1e-12)
-    assert list(bars.text) == [f"{c:,.1f}%  {s}" for c, s in zip(cumulative.completion, cumulative.status)]
+    for c, f in (("completion", "completion"), ("time", "time_progress")):  # unrounded: drawn from the function's numbers
+        np.testing.assert_allclose(bars[c].to_numpy(float), cumulative[f].to_numpy(float), rtol=1e-12)
+    assert list(bars.text) == [f"{c:,.1f}%\u2002{s}" for c, s in zip(cumulative.completion, cumulative.status)]
 
 
 def test_overview_for_another_unit_follows_the_sidebar(app_db, table):
@@ -173,6 +179,13 @@ def test_gap_page_filters_equal_the_function(app_db, table):
     at.multiselect(key="gap_status").set_value(["behind", "far_behind"]).run()
     assert not at.exception
     assert_gap_frame(frame(at), expected_gap_view(table, HOME, ["behind", "far_behind"]))
+    # the chart follows the filters: the cumulative rows of the table, in its order, at most 40
+    (title, bars), = html_charts(at)
+    assert title == "完成率与时间进度（%，按差距排序，最多 40 项）"
+    shown = expected_gap_view(table, HOME, ["behind", "far_behind"])
+    shown = shown[shown.kind == "cumulative"].head(40)
+    assert list(bars.label) == list(shown.indicator) and set(bars.unit) == {shown.unit.iloc[0]}
+    np.testing.assert_allclose(bars.completion.to_numpy(float), shown.completion.to_numpy(float), rtol=1e-12)
 
 
 def test_gap_page_basis_switch_equals_the_function(app_db):

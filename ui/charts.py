@@ -1,12 +1,17 @@
-"""Charts for the gap pages (plotly; the gap bars a Vega-Lite spec): every figure has a title with units; colours follow the
-status (always with the word beside them, never colour alone)."""
+"""Charts for the gap pages (plotly, imported when a detail chart is drawn; the gap bars plain HTML): every figure
+has a title with units; colours follow the status (always with the word beside them, never colour alone)."""
 from __future__ import annotations
 
+from html import escape
+from typing import TYPE_CHECKING
+
 import pandas as pd
-import plotly.graph_objects as go
 
 from analytics.progress import STATUS
 from ui.text import STATUS_COLORS, period_label
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 FONT = dict(family="Noto Sans CJK SC, Microsoft YaHei, sans-serif", size=15)
 
@@ -35,58 +40,54 @@ def _layout(fig: go.Figure, title: str, height: int, **kw) -> go.Figure:
     return readable(fig)
 
 
-def gap_bars(table: pd.DataFrame, title: str, projector: bool = False) -> tuple[pd.DataFrame, dict]:
-    """Completion % per indicator as bars coloured by status, the time-progress line as a
-    black tick on each bar (the "time account" against the "task account"), value and status
-    word beside each bar: (data, Vega-Lite spec) for st.vega_lite_chart. Vega-Lite: the page
-    leaders open first draws in a fraction of plotly's first-chart time (plotly.js loads only
-    when a detail chart is opened); a plain spec, not altair, whose schema validation costs
-    more than the rest of the page's run. ``projector``: type and rows a third larger."""
-    k = 4 / 3 if projector else 1.0
-    small, text_size = round(14 * k), round(15 * k)
-    t = table.dropna(subset=["completion"]).sort_values("gap_pp", kind="stable")  # worst at the top
+def _step(top: float) -> float:
+    """Grid step of the completion axis: at most 8 lines up to ``top``."""
+    return next(s for s in (10, 20, 25, 50, 100, 200, 250, 500, 1000, 2500, 5000) if top / s <= 8) if top <= 40_000 else top / 8
+
+
+def gap_bars(table: pd.DataFrame, title: str) -> str:
+    """Completion % per indicator as bars coloured by status, the time progress as a black
+    tick across each bar (the "time account" against the "task account"), value and status
+    word beside each bar, worst gap at the top: an HTML figure for st.html. Plain HTML, not a
+    chart library: the page leaders open first shows it without loading a charting script, the
+    type follows the page (meeting mode enlarges it) and the labels are real, selectable text.
+    Each row carries its numbers (data-completion, data-time) unrounded."""
+    t = table.dropna(subset=["completion"]).sort_values("gap_pp", kind="stable")
     several = t.unit.nunique() > 1
     right = t[["completion", "time_progress"]].max(axis=1)
     xmax = max(110.0, float(right.max() if len(t) else 100) * 1.15)
-    data = pd.DataFrame({
-        "label": (t.indicator + "\n" + t.unit) if several else t.indicator,  # two lines: the unit under the name
-        "completion": t.completion, "time_progress": t.time_progress, "status": t.status,
-        # the value and status word right of the bar end *and* of the tick, so the tick never crosses them
-        "text_at": right + xmax * 0.02, "text": [f"{c:,.1f}%  {s}" for c, s in zip(t.completion, t.status)]})
-    grey = "#31333f"
-    y = {"field": "label", "type": "nominal", "sort": list(data.label), "title": None,
-         "axis": {"labelLimit": 0, "labelFontSize": small, "labelColor": grey, "labelExpr": "split(datum.label, '\\n')"}}
-    shown = [c for c in STATUS_COLORS if STATUS[c] in set(data.status)]
-    tips = [{"field": "label", "type": "nominal", "title": "指标"},
-            {"field": "completion", "type": "quantitative", "title": "完成率（%）", "format": ",.2f"},
-            {"field": "time_progress", "type": "quantitative", "title": "时间进度（%）", "format": ",.2f"},
-            {"field": "status", "type": "nominal", "title": "状态"}]
-    bars = {"mark": {"type": "bar", "height": {"band": 0.7}}, "encoding": {
-        "y": y, "tooltip": tips,
-        "x": {"field": "completion", "type": "quantitative", "title": "完成率 / 时间进度（%）",
-              "scale": {"domain": [0, xmax], "nice": False},
-              "axis": {"labelFontSize": small, "titleFontSize": text_size, "labelColor": grey, "titleColor": grey,
-                       "labelExpr": "datum.value + '%'", "tickCount": 10}},
-        "color": {"field": "status", "type": "nominal", "title": "状态",
-                  "scale": {"domain": [STATUS[c] for c in shown], "range": [STATUS_COLORS[c] for c in shown]},
-                  "legend": {"orient": "bottom", "labelFontSize": small, "titleFontSize": small}}}}
-    tick = {"mark": {"type": "tick", "color": "#111", "thickness": 4, "size": round(24 * k), "opacity": 1},
-            "encoding": {"x": {"field": "time_progress", "type": "quantitative"}, "y": y, "tooltip": tips}}
-    text = {"mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": text_size, "color": grey},
-            "encoding": {"x": {"field": "text_at", "type": "quantitative"}, "y": y,
-                         "text": {"field": "text", "type": "nominal"}}}
-    spec = {"title": {"text": title, "fontSize": round(20 * k), "anchor": "start"},
-            "height": max(240, round((44 if several else 34) * k) * len(t)),
-            # the labels right of the bars run into the padding (marks are not clipped), as far at 1024 px as at 1920
-            "padding": {"left": 5, "top": 5, "bottom": 5, "right": round(130 * k)},
-            "layer": [bars, tick, text], "config": {"font": FONT["family"], "view": {"stroke": None}}}
-    return data, spec
+    step = _step(xmax)
+    pct = lambda v: f"{max(0.0, min(float(v), xmax)) / xmax * 100:.3f}%"  # position on the axis  # noqa: E731
+    rows = []
+    for r, end in zip(t.itertuples(), right):
+        label = escape(r.indicator) + (f"<small>{escape(r.unit)}</small>" if several else "")
+        tick = "" if pd.isna(r.time_progress) else f"<i class='gb-tick' style='left:{pct(r.time_progress)}'></i>"
+        tip = f"{r.indicator}（{r.unit}）：完成率 {r.completion:,.2f}%，时间进度 " + (
+            "—" if pd.isna(r.time_progress) else f"{r.time_progress:,.2f}%") + f"，{r.status}"
+        rows.append(
+            f"<div class='gb-label'>{label}</div>"
+            f"<div class='gb-track' title='{escape(tip)}' data-label='{escape(r.indicator)}' data-unit='{escape(r.unit)}'"
+            f" data-completion='{float(r.completion)!r}' data-time='{'' if pd.isna(r.time_progress) else repr(float(r.time_progress))}'"
+            f" style='background-size:{step / xmax * 100:.3f}% 100%'>"
+            f"<b class='gb-bar' style='width:{pct(r.completion)};background:{STATUS_COLORS[r.status_code]}'></b>{tick}"
+            f"<span class='gb-text' style='left:calc({pct(end if pd.notna(end) else r.completion)} + 0.5em)'>"
+            f"{r.completion:,.1f}%&ensp;{escape(r.status)}</span></div>")
+    ticks = "".join(f"<span style='left:{v / xmax * 100:.3f}%'>{v:,.0f}%</span>"
+                    for v in [i * step for i in range(int(xmax // step) + 1)])
+    legend = "".join(f"<span><i style='background:{STATUS_COLORS[c]}'></i>{STATUS[c]}</span>"
+                     for c in STATUS_COLORS if c in set(t.status_code))
+    return (f"<figure class='gap-bars'><figcaption class='chart-title'>{escape(title)}</figcaption>"
+            f"<div class='gb-legend'>{legend}<span><i class='gb-key-tick'></i>时间进度</span></div>"
+            f"<div class='gb-grid{' gb-two' if several else ''}'>{''.join(rows)}"
+            f"<div></div><div class='gb-axis'>{ticks}</div></div>"
+            f"<div class='gb-axis-title'>完成率 / 时间进度（%）</div></figure>")
 
 
 def detail_lines(series: pd.DataFrame, measure: str, year: int, target: float | None, unit_of_measure: str,
                  time_line: pd.DataFrame, title: str) -> go.Figure:
     """The cumulative line this year (bold) against previous years (faint), the annual target
     and the time line (target × time progress)."""
+    import plotly.graph_objects as go  # only when a detail chart is drawn
     s = series[series.measure == measure]
     fig = go.Figure()
     for y, grp in s.groupby("year"):
@@ -109,6 +110,7 @@ def detail_lines(series: pd.DataFrame, measure: str, year: int, target: float | 
 
 def increments(series: pd.DataFrame, year: int, unit_of_measure: str, title: str) -> go.Figure:
     """Monthly increments (当月 = this month's ytd − last reported ytd) this year vs last year."""
+    import plotly.graph_objects as go  # only when a detail chart is drawn
     s = series[(series.measure == "ytd") & series.year.isin([year, year - 1])].sort_values(["year", "period"])
     s = s.assign(inc=s.groupby("year").value.diff().fillna(s.value))
     fig = go.Figure()
@@ -121,6 +123,7 @@ def increments(series: pd.DataFrame, year: int, unit_of_measure: str, title: str
 
 def gap_trend(history: pd.DataFrame, title: str) -> go.Figure:
     """How the gap (percentage points) moved over the reported periods — 督办 tracking."""
+    import plotly.graph_objects as go  # only when a detail chart is drawn
     # a value where it changed (and the latest), above and below the line in turn: a half-width
     # chart on a 1024px screen puts the points ~30px apart, so a label at every point piled up
     shown = [f"{g:+.2f}" for g in history.gap_pp]

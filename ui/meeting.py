@@ -18,6 +18,30 @@ BASE_CSS = """<style>
 [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {content: "选择文件"; font-size: 1rem;}
 [data-testid="stFileUploaderDropzoneInstructions"] span {font-size: 0;}
 [data-testid="stFileUploaderDropzoneInstructions"] span::after {content: "或拖放到此处 · 单个文件不超过 200 MB"; font-size: 0.875rem;}
+/* short tables as HTML (ui/tables.gap_frame) */
+table.plain-table {width: 100%; border-collapse: collapse; font-size: 1rem;}
+.plain-table-box {overflow-x: auto;}
+table.plain-table th {background: #f4f6f8; text-align: left; padding: 0.35rem 0.6rem; border-bottom: 2px solid #ccc;
+                      word-break: keep-all;}
+table.plain-table td {padding: 0.35rem 0.6rem; border-bottom: 1px solid #e5e5e5;}
+/* the gap bars (ui/charts.gap_bars): HTML, sized in rem so meeting mode enlarges them */
+.gap-bars {margin: 0.5rem 0 0.2rem 0;}
+.gap-bars .chart-title {font-size: 1.25rem; font-weight: 600; margin-bottom: 0.3rem;}
+.gb-legend {display: flex; flex-wrap: wrap; gap: 0.3rem 1.1rem; font-size: 0.9rem; margin-bottom: 0.5rem;}
+.gb-legend i {display: inline-block; width: 0.9rem; height: 0.9rem; margin-right: 0.3rem; vertical-align: -0.1rem;}
+.gb-legend i.gb-key-tick {width: 4px; height: 1.1rem; background: #111;}
+.gb-grid {display: grid; grid-template-columns: fit-content(16rem) 1fr; column-gap: 0.8rem; align-items: center;}
+.gb-label {font-size: 0.95rem; line-height: 1.2; text-align: right; padding: 0.15rem 0;}
+.gb-label small {display: block; color: #5f6368; font-size: 0.8rem;}
+.gb-track {position: relative; height: 1.9rem; margin-right: 9rem; border-left: 1px solid #999;
+           background-image: linear-gradient(to right, #e3e3e3 1px, transparent 1px);}
+.gb-two .gb-track {height: 2.5rem;}
+.gb-bar {position: absolute; left: 0; top: 15%; height: 70%;}
+.gb-tick {position: absolute; top: 0; bottom: 0; width: 4px; margin-left: -2px; background: #111;}
+.gb-text {position: absolute; top: 50%; transform: translateY(-50%); white-space: nowrap; font-size: 0.95rem; color: #31333f;}
+.gb-axis {position: relative; height: 1.4rem; margin-right: 9rem; border-top: 1px solid #999; font-size: 0.85rem; color: #31333f;}
+.gb-axis span {position: absolute; top: 0.1rem; transform: translateX(-50%);}
+.gb-axis-title {text-align: center; font-size: 0.95rem; color: #31333f; margin-top: 0.2rem;}
 </style>"""
 
 MEETING_CSS = """<style>
@@ -32,10 +56,7 @@ h1 {font-size: 2.3rem !important;}
 [data-testid="stMetricValue"] {font-size: 3rem !important;}
 [data-testid="stMetricLabel"] p {font-size: 1.4rem !important;}
 .st-key-meetnav button {font-size: 1.3rem; min-height: 3rem;}
-table.meeting-table {width: 100%; border-collapse: collapse; font-size: 1.15rem;}
-table.meeting-table th {background: #f4f6f8; text-align: left; padding: 0.35rem 0.6rem; border-bottom: 2px solid #ccc;
-                        white-space: nowrap;}
-table.meeting-table td {padding: 0.35rem 0.6rem; border-bottom: 1px solid #e5e5e5; white-space: nowrap;}
+table.plain-table {font-size: 1.15rem;}
 </style>"""
 
 

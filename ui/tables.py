@@ -20,9 +20,15 @@ def _status_css(code: str) -> str:
     return f"background-color: {STATUS_COLORS.get(code, '#fff')}; color: {STATUS_TEXT_COLORS.get(code, '#000')}; font-weight: 600"
 
 
+STATIC_ROWS = 15  # a short list may be a plain HTML table
+
+
 def gap_frame(rows: pd.DataFrame, columns: list[str], key: str | None = None, height: int | str = "auto",
-              select: bool = False):
-    """st.dataframe of progress rows: the status column coloured by its code (the word stays)."""
+              select: bool = False, static: bool = False):
+    """st.dataframe of progress rows: the status column coloured by its code (the word stays).
+    A plain HTML table instead when it has at most STATIC_ROWS rows and ``static`` (the overview's
+    short lists: read at a glance, no grid script to load) or meeting mode is on: its type grows
+    with the page's (the grid's does not)."""
     view = rows[columns].copy()
     for c in ("completion", "time_progress", "gap_pp", "gap_change"):  # shown as the status was decided
         if c in view:
@@ -50,16 +56,20 @@ def gap_frame(rows: pd.DataFrame, columns: list[str], key: str | None = None, he
     if "acceleration" in columns:
         config["acceleration"] = st.column_config.NumberColumn(GAP_LABELS["acceleration"], format="%.2f 倍",
                                                                 help=GAP_HELP["acceleration"])
-    if not select and st.session_state.get("meeting") and len(view) <= 15 and styler is not view:
-        # on the projector: an HTML table grows with the meeting-mode type size (the grid does not)
+    if not select and (static or st.session_state.get("meeting")) and len(view) <= STATIC_ROWS and styler is not view:
         labels = {c: config[c]["label"] if isinstance(config[c], dict) else GAP_LABELS.get(c, c) for c in columns}
         formats = {c: _FORMATS[c] for c in columns if c in _FORMATS}
         numeric = [c for c in columns if c in _FORMATS]
+        # names and owners wrap at 5 characters, headers between words, numbers and the status never: the table
+        # fits a narrow screen in meeting type (what still does not, scrolls sideways in its box)
+        fixed = [c for c in columns if c in numeric or c == "status"]
         html = (styler.format(formats, na_rep="—").set_properties(subset=numeric, **{"text-align": "right"})
+                .set_properties(subset=fixed, **{"white-space": "nowrap"})
+                .set_properties(subset=[c for c in columns if c not in fixed], **{"min-width": "5em"})
                 .hide(axis="index")
                 .relabel_index([labels[c] for c in columns], axis="columns")
-                .set_table_attributes('class="meeting-table"').to_html())
-        st.html(html)
+                .set_table_attributes('class="plain-table"').to_html())
+        st.html(f"<div class='plain-table-box'>{html}</div>")
         return None
     kwargs = dict(on_select="rerun", selection_mode="single-row") if select else {}
     return st.dataframe(styler, hide_index=True, width="stretch", height=height, column_config=config,

@@ -108,7 +108,7 @@ GAP_LABELS = {
     "ytd": "1-N月累计/实际", "completion": "完成率", "time_progress": "时间进度", "gap_pp": "差距（百分点）",
     "arrears": "欠账", "required_pace": "剩余月均需完成", "avg_pace": "已完成月均", "acceleration": "需加速倍数",
     "status": "状态", "gap_change": "差距较上期", "basis": "时间进度口径", "conditions": "未达条件",
-    "rank": "位次", "rank_of": "参评数", "yoy_pct": "同比%", "owner_leader": "分管领导", "owner_staff": "经办人员",
+    "rank": "位次", "rank_of": "参评数", "place": "位次（并列同名次）", "yoy_pct": "同比%", "owner_leader": "分管领导", "owner_staff": "经办人员",
     "owner_office": "办事机构", "note": "说明", "quality": "数据质量", "growth": "增速%", "growth_target": "增速目标%", "reason": "预警原因",
 }
 GAP_HELP = {

@@ -5,7 +5,7 @@ memory benchmark on a 2-core machine; a Chromium tab per session would starve th
     async with AppSession(url, cookies={"mubiao_auth": token}) as s:
         run = await s.run()                    # the default page (总览)
         run = await s.run(s.page("进度差距"))   # a sidebar click: rerun on that page
-        run.exceptions, run.alerts("error"), run.vega()
+        run.exceptions, run.alerts("error"), run.html()
 
 The server runs the script exactly as for a browser: the same session object, session state,
 caches and login cookie (read from the websocket handshake by ``st.context.cookies``). What
@@ -66,15 +66,9 @@ class Run:
         """Each plotly chart's figure (data arrays decoded from plotly's base64 typed arrays)."""
         return [_decode(json.loads(p.spec)) for p in self.of("plotly_chart")]
 
-
-    def vega(self) -> list[tuple[dict, object]]:
-        """Each Vega-Lite chart: its spec and its (first) dataset as a DataFrame (Arrow IPC)."""
-        import pyarrow as pa
-        charts = self.of("arrow_vega_lite_chart") + self.of("vega_lite_chart")
-        def frame(c):  # the chart's data: its own, else its first named dataset
-            arrow = c.data.data if c.HasField("data") else c.datasets[0].data.data if c.datasets else None
-            return pa.ipc.open_stream(arrow).read_all().to_pandas() if arrow else None
-        return [(json.loads(c.spec), frame(c)) for c in charts]
+    def html(self) -> list[str]:
+        """The bodies of the st.html elements (short tables, the gap chart: tests/htmlparts reads them)."""
+        return [h.body for h in self.of("html")]
 
 
 def _decode(obj):

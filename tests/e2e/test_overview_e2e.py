@@ -82,8 +82,7 @@ def test_screenshots_of_the_four_pages(page, app_url, shots_dir):
                            ("warnings", "/warnings")):
             open_page(page, app_url + path)
             if name == "overview":
-                page.wait_for_function("""() => document.querySelector('[data-testid="stVegaLiteChart"] svg .role-mark,'
-                                                          + '[data-testid="stVegaLiteChart"] canvas')""")
+                expect(page.locator("figure.gap-bars .gb-bar").first).to_be_visible()
                 page.screenshot(path=str(shots_dir / f"overview_{w}x{h}_first_screen.png"))
             if name == "gap":
                 before = plots(page)

@@ -74,7 +74,7 @@ PROBE = r"""() => {
              + '[data-testid="stVegaLiteChart"], [data-testid="stCode"], [data-testid="stFileUploaderDropzone"],'
              + 'iframe, canvas, svg, textarea, input:not([role="combobox"]), [role="dialog"]';
   const MUST_FIT = '[data-testid="stMetricValue"], [data-testid="stMetricLabel"], button, input[role="combobox"],'
-                 + 'table.meeting-table th, table.meeting-table td';
+                 + 'table.plain-table th, table.plain-table td';
   const shown = el => { const r = el.getBoundingClientRect(); const cs = getComputedStyle(el);
                         return r.width > 0 && r.height > 0 && cs.visibility !== 'hidden' && cs.display !== 'none'; };
   const text = el => (el.value || el.innerText || el.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 80);
@@ -96,13 +96,14 @@ PROBE = r"""() => {
   }
   const problems = {clipped: clipped.map(c => c.what), charts: [], overlaps: []};
   const unitRe = /[（(][^（）()]*[^\s（）()][^（）()]*[）)]/;
-  const charts = [...main.querySelectorAll('[data-testid="stPlotlyChart"], [data-testid="stVegaLiteChart"]')].filter(shown);
+  const charts = [...main.querySelectorAll('[data-testid="stPlotlyChart"], [data-testid="stVegaLiteChart"], figure.gap-bars')]
+                 .filter(shown);
+  const texts = (chart, sel) => [...chart.querySelectorAll(sel)].map(t => t.textContent.trim());
   for (const chart of charts) {
-    const plotly = chart.matches('[data-testid="stPlotlyChart"]');
-    const title = plotly ? [...chart.querySelectorAll('.gtitle')].map(t => t.textContent.trim()).join(' ')
-                         : [...chart.querySelectorAll('.role-title-text')].map(t => t.textContent.trim()).join(' ');
-    const axes = plotly ? [...chart.querySelectorAll('.xtitle, .ytitle')].map(t => t.textContent)
-                        : [...chart.querySelectorAll('.role-axis-title text')].map(t => t.textContent);
+    const plotly = chart.matches('[data-testid="stPlotlyChart"]'), html = chart.matches('figure');
+    const title = (plotly ? texts(chart, '.gtitle') : html ? texts(chart, '.chart-title') : texts(chart, '.role-title-text')).join(' ');
+    const axes = plotly ? texts(chart, '.xtitle, .ytitle') : html ? texts(chart, '.gb-axis-title')
+                        : texts(chart, '.role-axis-title text');
     const name = title || '(chart without title)';
     if (!title) problems.charts.push(`${name}: no title`);
     if (![title, ...axes].some(t => unitRe.test(t))) problems.charts.push(`${name}: no unit in the title or an axis title`);
