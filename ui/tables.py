@@ -5,11 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics.progress import round2
-from ui.text import GAP_HELP, GAP_LABELS, STATUS_COLORS, STATUS_TEXT_COLORS
+from analytics.progress import STATUS, round2
+from ui.text import GAP_HELP, GAP_LABELS, STATUS_COLORS, STATUS_PILL_COLORS, STATUS_TEXT_COLORS
 
 
-STYLED_CELLS = 40_000  # above this, the status column is plain text (still worded)
 _FORMATS = {**{c: "{:.2f}%" for c in ("completion", "time_progress", "yoy_pct", "growth", "growth_target")},
             **{c: "{:+.2f}" for c in ("gap_pp", "gap_change")},
             **{c: "{:,.2f}" for c in ("target", "ytd", "arrears", "required_pace", "avg_pace")},
@@ -25,7 +24,7 @@ STATIC_ROWS = 15  # a short list may be a plain HTML table
 
 def gap_frame(rows: pd.DataFrame, columns: list[str], key: str | None = None, height: int | str = "auto",
               select: bool = False, static: bool = False):
-    """st.dataframe of progress rows: the status column coloured by its code (the word stays).
+    """st.dataframe of progress rows: the status a label coloured by its code (the word stays).
     A plain HTML table instead when it has at most STATIC_ROWS rows and ``static`` (the overview's
     short lists: read at a glance, no grid script to load) or meeting mode is on: its type grows
     with the page's (the grid's does not)."""
@@ -33,14 +32,6 @@ def gap_frame(rows: pd.DataFrame, columns: list[str], key: str | None = None, he
     for c in ("completion", "time_progress", "gap_pp", "gap_change"):  # shown as the status was decided
         if c in view:
             view[c] = round2(view[c])
-    codes = rows["status_code"].to_numpy()
-    cells = view.shape[0] * view.shape[1]
-    if cells > min(STYLED_CELLS, pd.get_option("styler.render.max_elements")):
-        # pandas' Styler is slow and capped on big tables: plain cells then, the status word stays
-        styler = view
-    else:
-        styler = view.style.apply(lambda col: [_status_css(c) for c in codes] if col.name == "status" else [""] * len(col),
-                                  axis=0)
     config = {c: st.column_config.Column(GAP_LABELS.get(c, c), help=GAP_HELP.get(c)) for c in columns}
     for c in ("completion", "time_progress", "yoy_pct", "growth", "growth_target"):
         if c in columns:
@@ -56,13 +47,20 @@ def gap_frame(rows: pd.DataFrame, columns: list[str], key: str | None = None, he
     if "acceleration" in columns:
         config["acceleration"] = st.column_config.NumberColumn(GAP_LABELS["acceleration"], format="%.2f 倍",
                                                                 help=GAP_HELP["acceleration"])
-    if not select and (static or st.session_state.get("meeting")) and len(view) <= STATIC_ROWS and styler is not view:
+    if "status" in columns:  # a coloured label: a column setting, not a pandas Styler (which formats every cell
+        # of the table on every run, 0.3 s for 700 rows, and is capped on big tables): colour at any size
+        config["status"] = st.column_config.MultiselectColumn(
+            GAP_LABELS["status"], help=GAP_HELP["status"], options=list(STATUS.values()),
+            color=[STATUS_PILL_COLORS[c] for c in STATUS])
+    if not select and (static or st.session_state.get("meeting")) and len(view) <= STATIC_ROWS:
         labels = {c: config[c]["label"] if isinstance(config[c], dict) else GAP_LABELS.get(c, c) for c in columns}
         formats = {c: _FORMATS[c] for c in columns if c in _FORMATS}
         numeric = [c for c in columns if c in _FORMATS]
         # names and owners wrap at 5 characters, headers between words, numbers and the status never: the table
         # fits a narrow screen in meeting type (what still does not, scrolls sideways in its box)
         fixed = [c for c in columns if c in numeric or c == "status"]
+        codes = rows["status_code"].to_numpy()
+        styler = view.style.apply(lambda col: [_status_css(c) for c in codes] if col.name == "status" else [""] * len(col))
         html = (styler.format(formats, na_rep="—").set_properties(subset=numeric, **{"text-align": "right"})
                 .set_properties(subset=fixed, **{"white-space": "nowrap"})
                 .set_properties(subset=[c for c in columns if c not in fixed], **{"min-width": "5em"})
@@ -72,5 +70,5 @@ def gap_frame(rows: pd.DataFrame, columns: list[str], key: str | None = None, he
         st.html(f"<div class='plain-table-box'>{html}</div>")
         return None
     kwargs = dict(on_select="rerun", selection_mode="single-row") if select else {}
-    return st.dataframe(styler, hide_index=True, width="stretch", height=height, column_config=config,
+    return st.dataframe(view, hide_index=True, width="stretch", height=height, column_config=config,
                         placeholder="—", key=key, **kwargs)

@@ -101,6 +101,9 @@ AUDIT_ACTIONS = {
 # Gap analysis (analytics/progress.py): status words and colours — colour always beside the word
 STATUS_COLORS = {"done": "#1b5e20", "ahead": "#2e7d32", "on_track": "#66bb6a", "behind": "#ef8f00",
                  "far_behind": "#c62828", "missing": "#9e9e9e", "excluded": "#cfd8dc"}
+# the grid's status labels carry white type: the same hues, dark enough for a contrast of at least 4.5:1
+STATUS_PILL_COLORS = {"done": "#1b5e20", "ahead": "#2e7d32", "on_track": "#4a7c12", "behind": "#9c5700",
+                      "far_behind": "#c62828", "missing": "#757575", "excluded": "#cfd8dc"}
 STATUS_TEXT_COLORS = {"done": "#ffffff", "ahead": "#ffffff", "on_track": "#0b3d0b", "behind": "#1a1a1a",
                       "far_behind": "#ffffff", "missing": "#1a1a1a", "excluded": "#37474f"}
 GAP_LABELS = {
