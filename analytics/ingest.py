@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -447,6 +448,7 @@ def _store(con, report: IngestReport, actor: Actor, checked: validate.Checked | 
 
 
 Progress = Callable[[str, float], None]
+_HASHING = ThreadPoolExecutor(thread_name_prefix="sha256")  # hashlib lets go of the GIL: hashed while decoded
 HEAD_ROWS = 400  # a CSV is first parsed this far: enough for the header, the layout and the bulk path's checks
 
 
@@ -492,7 +494,8 @@ def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | 
     opts = options or IngestOptions()
     step = on_progress or (lambda stage, fraction: None)
     file, bad_name = upload_name(file)  # the last path component; control characters refused
-    report = IngestReport(file=file, sha256=hashlib.sha256(data).hexdigest())
+    digest = _HASHING.submit(lambda: hashlib.sha256(data).hexdigest())
+    report = IngestReport(file=file, sha256="")  # the digest is set before any use and on every way out
     try:
         if bad_name:
             raise IngestError(bad_name, file)
@@ -510,6 +513,7 @@ def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | 
         if not table.complete and report.layout != "long":  # only the long layout has a bulk path
             table = read_table(data, file, opts.sheet)
         with db.connect(path) as con:
+            report.sha256 = digest.result()
             dup = db.one(con, "SELECT upload_id FROM uploads WHERE sha256 = ? AND status <> 'withdrawn'",
                          [report.sha256])
             if dup:
@@ -580,6 +584,8 @@ def ingest_bytes(data: bytes, file: str, actor: Actor, options: IngestOptions | 
                           "请检查文件内容，或另存为模板格式后再上传")
         report.problems = [Problem(file, None, None, report.message)]
         return report
+    finally:
+        report.sha256 = digest.result()
 
 
 def withdraw_upload(upload_id: int, actor: Actor, reason: str = "",

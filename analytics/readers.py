@@ -81,7 +81,7 @@ class Table:
     sheets: list[str] = field(default_factory=list)
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # (row1, col1, row2, col2), 1-based
     uncached: list[tuple[int, int, str, str]] = field(default_factory=list)  # formulas without a cached value
-    text: str | None = None  # CSV: the decoded text
+    text: str | None = None  # CSV: the decoded text (None after a first look at a big UTF-8 file)
     delimiter: str = ","
     complete: bool = True  # False: only the first rows were parsed (see read_csv_text's head)
 
@@ -97,22 +97,67 @@ def refuse_uncached(table: Table, header: list[str]) -> None:
                           table.file, row, label)
 
 
+_BLOCK = 1 << 20  # bytes of whole lines _mixed_line looks at a time (its arrays stay in the cache)
+
+
 def _mixed_line(data: bytes) -> int | None:
     """The first line whose encoding differs from the others' (some lines strict UTF-8 with
     Chinese, others not) — a file pasted together from two sources."""
-    utf8_line = other_line = None
-    # one lenient decode of the whole file (a line break is never inside a UTF-8 sequence, so
-    # each line decodes as it would alone): a line holding U+FFFD is not UTF-8
-    for number, line in enumerate(data.decode("utf-8", errors="replace").split("\n"), start=1):
-        if line.isascii():
-            continue
-        if "\ufffd" in line:
-            other_line = other_line or number
-        elif utf8_line is None and sum(not ch.isascii() for ch in line) >= 2:
-            utf8_line = number
-        if utf8_line and other_line:
-            return max(utf8_line, other_line)
-    return None
+    # Each line is looked at as it would decode alone (a line break is never inside a UTF-8
+    # sequence): a line whose decoding holds U+FFFD is not UTF-8. Most such lines have a byte
+    # that cannot be UTF-8 where it stands, found by numpy a block of whole lines at a time;
+    # a block is decoded only for its other lines with non-ASCII bytes.
+    import numpy as np  # here, as the other heavy imports: readers is imported by light modules too
+    utf8 = other = None
+    first = 0  # the block's first line, 0-based
+    for start, end in _blocks(data, _BLOCK):
+        count, broken, candidates = _line_bytes(np.frombuffer(data, np.uint8, end - start, start))
+        text = data[start:end].decode("utf-8", errors="replace") if len(candidates) else ""
+        if utf8 is not None:  # (other is None) only the first line holding U+FFFD is still wanted
+            at = text.find("\ufffd")
+            if at >= 0 or len(broken):
+                other = first + (text.count("\n", 0, at) if at >= 0 else int(broken[0]))
+        else:
+            if other is None and len(broken):
+                other = first + int(broken[0])
+            lines = text.split("\n")
+            for i in candidates.tolist():
+                if utf8 is not None and other is not None and first + i > other:
+                    break  # nothing from here on can change either first line
+                if "\ufffd" in lines[i]:
+                    other = first + i if other is None else min(other, first + i)
+                elif utf8 is None and sum(not ch.isascii() for ch in lines[i]) >= 2:
+                    utf8 = first + i
+        if utf8 is not None and other is not None:
+            break  # both first lines are in this block or before
+        first += count
+    return max(utf8, other) + 1 if utf8 is not None and other is not None else None
+
+
+def _line_bytes(a):
+    """The lines of the numpy bytes ``a`` (whole lines): how many; those with a byte that cannot
+    be UTF-8 where it stands; the others with a byte ≥ 0x80 (0-based, ascending)."""
+    import numpy as np
+    starts = np.concatenate(([0], np.flatnonzero(a[:-1] == 10) + 1))
+    high = a >= 0x80
+    cont = (a & 0xC0) == 0x80
+    broken = (a == 0xC0) | (a == 0xC1) | (a >= 0xF5)  # never in UTF-8
+    broken[0] |= cont[0]
+    broken[1:] |= cont[1:] & ~high[:-1]  # a continuation byte after an ASCII one
+    lead = high & ~cont
+    broken[:-1] |= lead[:-1] & ~cont[1:]  # a lead byte without a continuation byte
+    broken[-1] |= lead[-1]
+    line_broken = np.logical_or.reduceat(broken, starts)
+    return len(starts), np.flatnonzero(line_broken), np.flatnonzero(np.logical_or.reduceat(high, starts) & ~line_broken)
+
+
+def _blocks(data: bytes, size: int):
+    """(start, end) of consecutive blocks of whole lines, each about ``size`` bytes."""
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", start + size) + 1 or len(data)
+        yield start, end
+        start = end
 
 
 def decode(data: bytes, file: str) -> tuple[str, str]:
@@ -168,29 +213,79 @@ def _delimiter(text: str) -> str:
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
-def read_csv_text(text: str, file: str, encoding: str, head: int | None = None) -> Table:
-    """Parse CSV text into rows numbered by their first line in the file; ``head`` stops after
-    that many records (for a first look at a big file; ``Table.complete`` is then False)."""
-    delimiter = _delimiter(text)
+HEAD_CHARS = 1 << 20  # a first look at a big CSV parses about this much of its text
+
+
+def _records(text: str, delimiter: str, limit: int | None) -> list[tuple[int, list[str]]]:
+    """(first line, cells) of each record, at most ``limit``; a csv.Error gets the ``line``
+    of the record it stopped in."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     start = 1
-    complete = True
     try:
         for cells in reader:
             rows.append((start, cells))
             start = reader.line_num + 1
-            if head is not None and len(rows) >= head:
-                complete = False
+            if limit is not None and len(rows) >= limit:
                 break
     except csv.Error as e:
-        if "field larger than field limit" in str(e):
-            raise IngestError(f"有单元格超过 {csv.field_size_limit() // 1024:,} KB（单元格内容过大，或引号不成对使大段文字"
-                              "被当成一个单元格），已拒绝", file, start) from None
-        raise IngestError("CSV 格式错误：从这一行起无法解析，请检查引号是否成对", file, start) from None
+        e.line = start
+        raise
+    return rows
+
+
+def _first_records(start: str, delimiter: str, head: int) -> list[tuple[int, list[str]]] | None:
+    """The first ``head`` records of a text whose first whole lines are ``start`` (io.StringIO
+    copies its text: a big file's first look is parsed from its start). None when record
+    head + 1 does not begin in it: the last of them could then run past its end."""
+    try:
+        rows = _records(start, delimiter, head + 1)
+    except csv.Error:
+        return None  # the whole text is parsed, and reports it
+    return rows[:head] if len(rows) > head else None
+
+
+def read_csv_text(text: str, file: str, encoding: str, head: int | None = None) -> Table:
+    """Parse CSV text into rows numbered by their first line in the file; ``head`` stops after
+    that many records (for a first look at a big file; ``Table.complete`` is then False)."""
+    delimiter = _delimiter(text)
+    cut = text.find("\n", HEAD_CHARS) + 1 if head is not None and len(text) > HEAD_CHARS else 0
+    rows = _first_records(text[:cut], delimiter, head) if cut else None
+    if rows is None:
+        try:
+            rows = _records(text, delimiter, head)
+        except csv.Error as e:
+            if "field larger than field limit" in str(e):
+                raise IngestError(f"有单元格超过 {csv.field_size_limit() // 1024:,} KB（单元格内容过大，或引号不成对使大段文字"
+                                  "被当成一个单元格），已拒绝", file, e.line) from None
+            raise IngestError("CSV 格式错误：从这一行起无法解析，请检查引号是否成对", file, e.line) from None
+    complete = head is None or len(rows) < head
     if complete and rows and any("\n" in c or "\r" in c for c in rows[-1][1]):
         _refuse_open_quote(text, rows[-1][0], delimiter, file)
     return _refuse_wide(Table(file, rows, encoding, text=text, delimiter=delimiter, complete=complete))
+
+
+def _first_look(data: bytes, file: str, head: int) -> Table | None:
+    """The first ``head`` records of a big file that :func:`decode` takes as UTF-8 (no
+    byte-order mark, valid UTF-8, checked by pyarrow) and that holds no control character,
+    decoding only its start (``Table.text`` is None); None when the usual way must read it."""
+    cut = data.find(b"\n", HEAD_CHARS) + 1  # whole lines (over 20,000 characters, as _delimiter reads)
+    if not cut or data.startswith(tuple(bom for bom, _ in _BOMS)):
+        return None
+    import pyarrow as pa
+    try:  # (a GBK file fails at its first Chinese character)
+        pa.Array.from_buffers(pa.large_string(), 1, [None, pa.array([0, len(data)], pa.int64()).buffers()[1],
+                                                    pa.py_buffer(data)]).validate(full=True)
+    except pa.ArrowInvalid:  # not UTF-8
+        return None
+    if data.translate(None, _NOT_CONTROL):
+        return None
+    start = data[:cut].decode("utf-8")
+    delimiter = _delimiter(start)
+    rows = _first_records(start, delimiter, head)
+    if rows is None:
+        return None
+    return _refuse_wide(Table(file, rows, "UTF-8", delimiter=delimiter, complete=False))
 
 
 def _refuse_open_quote(text: str, line: int, delimiter: str, file: str) -> None:
@@ -360,6 +455,9 @@ def read_table(data: bytes, file: str, sheet: str | None = None, head: int | Non
     _not_a_table(data, file)
     if file.lower().endswith((".xlsx", ".xlsm", ".xls")):
         raise IngestError("扩展名是 Excel，但内容不是 .xlsx 工作簿（旧版 .xls 请另存为 .xlsx）", file)
+    first = _first_look(data, file, head) if head is not None else None
+    if first is not None:
+        return first
     text, encoding = decode(data, file)
     if text.endswith("\x1a"):  # the end-of-file mark of old DOS exports
         text = text[:-1]

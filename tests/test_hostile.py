@@ -327,3 +327,80 @@ def test_md_escapes_every_markup_character(text):
     literal = re.sub(r"\\(.)", r"\1", out)  # what CommonMark shows: each escaped character as itself
     assert literal == " ".join(text.splitlines())
     assert not re.search(r"[\\`*_{}\[\]()#+\-.!|<>~$:&]", re.sub(r"\\.", "", out))  # none left unescaped
+
+
+# ---------------------------------------------------------------- encodings found line by line
+
+def _lines(*lines: bytes) -> bytes:
+    return b"\n".join(lines) + b"\n"
+
+
+U, G = (lambda s: s.encode("utf-8")), (lambda s: s.encode("gbk"))
+
+
+@pytest.mark.parametrize("data, line", [
+    (_lines(U("年份,单位"), U("2026,清河县"), G("2026,龙泉县")), 3),  # GBK after UTF-8
+    (_lines(G("年份,单位"), G("2026,清河县"), U("2026,龙泉县")), 3),  # UTF-8 after GBK
+    (_lines(b"a,b", U("2026,清河县"), b"x," + U("县")[:2]), 3),  # a UTF-8 sequence cut by the line break
+    (_lines(G("年份,单位"), G("县城"), U("2026,清河县")), 3),  # GBK bytes that look like UTF-8 lead bytes
+    (_lines(U("2026,县"), G("2026,清河县")), None),  # one Chinese character is not enough to call a line UTF-8
+    (_lines(G("年份,单位"), G("2026,清河县")), None),  # GBK throughout
+], ids=["gbk-after-utf8", "utf8-after-gbk", "cut-sequence", "gbk-like-lead-bytes", "one-char", "gbk-only"])
+def test_mixed_encodings_refused_at_the_line_that_differs(data, line):
+    """A file pasted together from UTF-8 and GBK parts is refused at the first line whose
+    encoding differs from the others'; a file in one encoding is not called mixed."""
+    from analytics.errors import IngestError
+    from analytics.readers import decode
+    try:
+        decode(data, "x.csv")
+        mixed = None
+    except IngestError as e:
+        mixed = e.problem.row if "混用了多种编码" in e.problem.reason else None
+    assert mixed == line
+
+
+# ---------------------------------------------------------------- a first look at a big file
+
+def _big(tail: str = "", encoding: str = "utf-8", at: int = 0, insert: str = "") -> bytes:
+    """A long-layout CSV of about 2 MB (a first look reads only its start); ``insert`` goes
+    before data line ``at``, ``tail`` at the end."""
+    lines = ["年份,期间,单位,指标,计量单位,口径,目标值,数值"] + [
+        f"2026,{p},测试县{u:05d},指标{i},亿元,ytd,,{u + i + p}.5" for u in range(150) for i in range(20) for p in range(1, 12)]
+    if insert:
+        lines.insert(at + 1, insert)
+    return ("\n".join(lines) + "\n" + tail).encode(encoding)
+
+
+@pytest.mark.parametrize("data", [
+    _big(), _big(encoding="gbk"), b"\xef\xbb\xbf" + _big(), _big().replace(b"\n", b"\r\n"),
+    _big(tail="2026,9,x,y,亿元,ytd,,1\x01\n"),  # a control character far down: refused at its line
+    _big(tail="\x1a"),  # the end-of-file mark of old DOS exports
+    _big() + b"2026,9,\xff,y\n",  # not UTF-8 far down
+    _big(at=398, insert='2026,9,"多\n行",指标,亿元,ytd,,1'),  # a record over two lines about the 400th
+    _big(at=3, insert='2026,9,"' + "长" * 600_000 + '",指标,亿元,ytd,,1'),  # a cell longer than the start read
+], ids=["utf8", "gbk", "bom", "crlf", "control", "dos-eof", "bad-byte", "record-on-two-lines", "huge-cell"])
+def test_first_look_at_a_big_file_gives_what_reading_all_of_it_gives(data):
+    """read_table(head=…) on a big UTF-8 file decodes only its start (the whole file is checked as
+    UTF-8 without a Python text of it): the same first records, encoding and delimiter as a
+    read of the whole file, or the same refusal."""
+    from analytics.errors import IngestError
+    from analytics.ingest import HEAD_ROWS
+    from analytics.readers import read_table
+
+    def outcome(head):
+        try:
+            t = read_table(data, "big.csv", head=head)
+        except IngestError as e:
+            return [(p.row, p.column, p.reason) for p in e.problems]
+        return t.encoding, t.delimiter, t.rows[:HEAD_ROWS], len(t.rows) >= HEAD_ROWS
+
+    first, whole = outcome(HEAD_ROWS), outcome(None)
+    assert first == whole
+
+
+def test_first_look_decodes_only_the_start_of_a_big_utf8_file():
+    from analytics.ingest import HEAD_ROWS
+    from analytics.readers import read_table
+    t = read_table(_big(), "big.csv", head=HEAD_ROWS)
+    assert (t.text, t.complete, t.encoding, len(t.rows), t.rows[1]) == (
+        None, False, "UTF-8", HEAD_ROWS, (2, ["2026", "1", "测试县00000", "指标0", "亿元", "ytd", "", "1.5"]))

@@ -456,9 +456,12 @@ def test_report_after_rollback_claims_nothing_stored(small_db, analyst, monkeypa
     assert (report.status, report.upload_id, report.rows_stored) == ("refused", None, 0)
 
 
-def _big_file(bad_key: bool) -> bytes:
+def _big_file(bad_key: bool, encoding: str = "utf-8", newline: str = "\n") -> bytes:
     """504 distinct rows (more than the head the bulk path needs), with blank, "-" and text cells,
-    a blank line, and, with ``bad_key``, a row whose only cell is blank but whose period is wrong."""
+    a blank row, and, with ``bad_key``, a row whose only cell is blank but whose period is wrong.
+    Also names padded with spaces, a number too large, a unit of measure that does not convert,
+    a cumulative value going down, and after them (rows[i] stays on line i + 2) a repeated row
+    and an approximate number."""
     rows = [f"{y},{p},{u},{i},{uom},ytd,,{y - 2000 + p}" for y in range(2020, 2027) for p in range(1, 13)
             for u in ("清河县", "龙泉县", "城关镇") for i, uom in (("固定资产投资", "亿元"), ("一般公共预算收入", "万元"))]
     rows[5] = rows[5].rsplit(",", 1)[0] + ","  # a blank cell
@@ -468,30 +471,62 @@ def _big_file(bad_key: bool) -> bytes:
     rows[9] = ",,,,,,,"
     if bad_key:
         rows[10] = "2020,13,城关镇,固定资产投资,亿元,ytd,,"
-    return csv(*rows)
+    rows[11] = rows[11].replace("城关镇", " 城关镇\u3000")  # trimmed: the same unit (line 13)
+    rows[12] = rows[12].rsplit(",", 1)[0] + ",1e20"  # too large (line 14)
+    rows[13] = rows[13].replace(",万元,", ",人,")  # 人 is no 万元 (line 15)
+    rows[30] = rows[30].rsplit(",", 1)[0] + ",1"  # below the month before: a warning (line 32)
+    extra = [rows[40], "2026,12,清河县,固定资产投资,亿元,month,,约3.4"]  # a repeated row (line 506)
+    # with bad_key, also an empty line and quotes: the line numbers are then counted another way
+    last = "2026,12,龙泉县,一般公共预算收入,万元,month,,"
+    extra += ["", last + '"1,234"'] if bad_key else [last + "1234"]
+    return (HEADER + newline + newline.join(rows + extra) + newline).encode(encoding)
 
 
+@pytest.mark.parametrize("encoding, newline", [("utf-8", "\n"), ("gbk", "\n"), ("utf-8", "\r\n")],
+                         ids=["utf8", "gbk", "crlf"])
 @pytest.mark.parametrize("bad_key", [False, True])
-def test_bulk_and_general_paths_report_and_store_the_same(small_template, tmp_path, analyst, monkeypatch, bad_key):
+def test_bulk_and_general_paths_report_and_store_the_same(small_template, tmp_path, analyst, monkeypatch, bad_key,
+                                                          encoding, newline):
     """The bulk path (pyarrow + a view of the cells) and the general path give the same report
     and the same stored rows; blank cells are counted, and checked when their row's keys fail."""
     from analytics import bulk
     from conftest import copy_db
+    load, loaded = bulk.load, []
+    monkeypatch.setattr(bulk, "load", lambda *a: loaded.append(load(*a)) or loaded[-1])
     results = []
     for name, min_rows in (("bulk", 1), ("general", 10**9)):
         monkeypatch.setattr(bulk, "MIN_ROWS", min_rows)
         path = copy_db(small_template, tmp_path / f"{name}.duckdb")
-        report = ingest(_big_file(bad_key), path, analyst, accept_partial=True)
+        report = ingest(_big_file(bad_key, encoding, newline), path, analyst, accept_partial=True)
         results.append((report.status, report.rows_read, report.rows_stored, report.rows_rejected,
                         report.rows_empty, [(p.row, p.column, p.reason, p.severity) for p in report.problems],
                         observations(path), targets(path)))
+    assert loaded[0] is not None and loaded[1] is None  # the bulk path took the file, then stepped aside
     assert results[0] == results[1]
-    status, read, stored, rejected, empty, problems, _, _ = results[0]
-    assert (status, read, stored, rejected, empty) == ("partial", 503, 500 - bad_key, 1 + bad_key, 2 + bad_key)
+    status, read, stored, rejected, empty, problems, obs, _ = results[0]
+    assert (status, read, stored, rejected, empty) == ("partial", 506, 500 - bad_key, 4 + bad_key, 2 + bad_key)
     assert (9, "数值", "「x」不是数字", "error") in problems  # rows[i] is on line i + 2
     assert ((12, "期间", "期间无法识别（应为 1-12 的月份或「1-9月」等）", "error") in problems) == bad_key
     blank = "第 7、8、12 行" if bad_key else "第 7、8 行"
     assert (7, "数值", f"{2 + bad_key} 个单元格无数值（“-”、“—”或空白；{blank}），未入库，不按 0 计", "info") in problems
+    assert [p[:2] for p in problems if p[3] == "error"] == [(9, "数值"), *[(12, "期间")] * bad_key, (14, "数值"),
+                                                            (15, "计量单位"), (506, "数值")]
+    assert (506, "数值", "与第 42 行重复（同一单位、指标、口径、期间）", "error") in problems
+    assert (32, "数值", "1-6月累计 1.00 低于 1-5月累计 25.00（已入库，请核实是否漏报或修订）", "warning") in problems
+    by_row = {o[8]: o[:7] for o in obs}  # source row → (year, period, unit, indicator, measure, value, approx)
+    assert by_row[13] == (2020, 2, "T01", "I03", "ytd", 22.0, False)  # the padded name
+    assert (by_row[507], by_row[508 + bad_key]) == ((2026, 12, "C01", "I01", "month", 3.4, True),
+                                                    (2026, 12, "C02", "I03", "month", 1234.0, False))
+
+
+def test_bulk_read_takes_a_row_longer_than_a_block():
+    """pyarrow reads in blocks: a row longer than one is read again in bigger blocks, not refused."""
+    import pyarrow as pa
+
+    from analytics import bulk
+    data = b"1,2\n3," + b"4" * 64 + b"\n"
+    table = bulk._read(data, 0, ["c0", "c1"], ",", {"c0": pa.string(), "c1": pa.string()}, 16)
+    assert table.column("c1").to_pylist() == ["2", "4" * 64]
 
 
 def test_next_years_target_is_taken_its_values_are_not(small_db, analyst):
