@@ -227,6 +227,69 @@ def test_no_connection_held_between_operations(small_db, analyst, prober):
     assert held == {name: "ok" for name in calls}
 
 
+def test_overlapping_operations_share_the_file_and_let_it_go_when_the_last_ends(small_db, analyst, prober):
+    """Operations of one process that overlap (sessions of the app) share one attachment of
+    the file: both see each other's committed writes, and the file is free only after both."""
+    with db.connect(small_db) as a:
+        with db.connect(str(small_db)) as b:  # spelled differently: the same file, the same attachment
+            with db.transaction(b, analyst, "test"):
+                b.execute("INSERT INTO units (unit_id, name, level) VALUES ('T', '测试单位', 'town')")
+            assert db.one(a, "SELECT name FROM units WHERE unit_id = 'T'") == ("测试单位",)
+        assert prober(small_db).startswith("locked")  # a still holds it
+    assert prober(small_db) == "ok"
+
+
+def test_an_operation_that_fails_lets_the_file_go(small_db, prober):
+    with pytest.raises(duckdb.CatalogException):
+        with db.connect(small_db) as con:
+            con.execute("SELECT * FROM no_such_table")
+    assert prober(small_db) == "ok"
+    with db.connect(small_db) as con:  # and it opens again
+        assert db.one(con, "SELECT count(*) FROM units")[0] == 4
+
+
+def test_threads_opening_two_files_at_once_each_get_their_own(tmp_path, analyst, prober):
+    """Twenty threads × ten operations on two files at once: each reads its own file, and
+    neither file is held afterwards."""
+    files = [tmp_path / "a.duckdb", tmp_path / "b.duckdb"]
+    for n, path in enumerate(files):  # file a: 1 unit, file b: 2 units
+        with db.connect(path) as con, db.transaction(con, analyst, "test"):
+            con.executemany("INSERT INTO units (unit_id, name, level) VALUES (?, ?, 'town')",
+                            [[f"U{i}", f"单位{i}"] for i in range(n + 1)])
+
+    def work(k: int) -> set[int]:
+        seen = set()
+        for _ in range(10):
+            with db.connect(files[k % 2]) as con:
+                seen.add(db.one(con, "SELECT count(*) FROM units")[0])
+        return seen
+
+    with ThreadPoolExecutor(20) as pool:
+        assert list(pool.map(work, range(20))) == [{k % 2 + 1} for k in range(20)]
+    assert [prober(path) for path in files] == ["ok", "ok"]
+
+
+def test_writes_of_many_threads_to_one_file_take_turns(small_db, analyst):
+    """Eight threads × ten writes at once (sessions saving at the same moment): DuckDB refuses
+    a second write that overlaps ("Conflict on update" on the data version); each waits its
+    turn instead, and every write lands with its own version and audit entry."""
+    with db.connect(small_db) as con:
+        version, audits = db.one(con, "SELECT value::INT, (SELECT count(*) FROM audit_log) FROM meta "
+                                      "WHERE key = 'data_version'")
+
+    def work(k: int) -> None:
+        for i in range(10):
+            with db.connect(small_db) as con, db.transaction(con, analyst, "test"):
+                con.execute("INSERT INTO units (unit_id, name, level) VALUES (?, ?, 'town')", [f"W{k}-{i}", f"写{k}-{i}"])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, range(8)))
+    with db.connect(small_db) as con:
+        assert db.one(con, "SELECT count(*) FROM units WHERE unit_id LIKE 'W%'")[0] == 80
+        assert db.one(con, "SELECT value::INT FROM meta WHERE key = 'data_version'")[0] == version + 80
+        assert db.one(con, "SELECT count(*) FROM audit_log")[0] == audits + 80
+
+
 # ------------------------------------------------------------------ lock handling
 
 @pytest.fixture
@@ -409,3 +472,32 @@ def test_a_kept_result_is_computed_once_per_data_version_and_read_back_unchanged
     fresh = kept(["v"])  # a write moved the version: computed again, and only the columns asked for
     assert len(calls) == 2 and list(fresh.columns) == ["v"]
     assert [p.name.split("-")[0] for p in Path(str(small_db) + ".derived").glob("test-*.parquet")] == ["test"]
+
+
+# --- frames packed for the app's cache (db.pack / db.unpack) -----------------------------------------
+def test_a_packed_frame_comes_back_equal_with_its_dtypes_and_nulls():
+    frame = pd.DataFrame({
+        "unit": pd.Series(["清河县", None, "石门县"], dtype="str"),
+        "owner": pd.Series(["张三", None, np.nan], dtype=object),  # None stays None, NaN stays NaN
+        "gap_pp": [-9.995, np.nan, 12.912666666666667],
+        "rank": pd.array([1, None, 3], dtype="Int64"),
+        "prev_period": np.array([8, 8, 7], dtype="int32"),
+        "is_key": [True, False, True],
+        "at": pd.to_datetime(["2026-01-31", None, "2026-03-31"]),
+        "category": pd.Categorical(["重点项目", "经济发展", "重点项目"], categories=["重点项目", "经济发展"])})
+    for shown in (frame, frame.iloc[[2, 0, 1]], frame.set_index("unit"), frame.drop(columns="category").iloc[:0]):
+        packed = db.pack(shown)
+        assert packed is not None
+        back = db.unpack(packed)
+        pd.testing.assert_frame_equal(back, shown)
+        assert list(back.dtypes) == list(shown.dtypes)
+    back = db.unpack(db.pack(frame))
+    assert back.owner[1] is None and isinstance(back.owner[2], float) and np.isnan(back.owner[2])
+    assert db.unpack(db.pack(frame)) is not back  # a new frame for every caller
+
+
+def test_a_frame_arrow_cannot_carry_unchanged_is_not_packed():
+    # dicts with different keys would come back with the union of the keys (None filled)
+    assert db.pack(pd.DataFrame({"numbers": [{"value": 1.5}, {"row": 3}]})) is None
+    # an empty categorical column would come back without its categories
+    assert db.pack(pd.DataFrame({"category": pd.Categorical([], categories=["重点项目"])})) is None
