@@ -4,12 +4,18 @@ Pages are filtered by role (a hidden page is not the only guard: every write fun
 checks the caller's role again): 领导 (viewer) browse; 分析员 (analyst) also upload;
 管理员 (admin) also manage users and read the audit log.
 """
-import streamlit as st
+import os
 
-from analytics import db
-from analytics.roles import can
-from ui import auth, data, meeting, state
-from ui.text import APP_TITLE
+# before pyarrow loads (analytics imports pandas): Arrow's C++ code allocates from glibc's malloc,
+# not from the mimalloc pool that keeps what it freed resident (see ui/data.py, memory)
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+
+import streamlit as st  # noqa: E402
+
+from analytics import db  # noqa: E402
+from analytics.roles import can  # noqa: E402
+from ui import auth, data, meeting, state  # noqa: E402
+from ui.text import APP_TITLE  # noqa: E402
 
 in_meeting = meeting.active()
 st.set_page_config(page_title=APP_TITLE, page_icon=":material/target:", layout="wide",
@@ -54,7 +60,5 @@ nav = st.navigation(pages, position="hidden" if in_meeting else "sidebar", expan
 state.sidebar_selectors()
 if in_meeting:
     meeting.pager([p for group in ("督查", "分析") for p in pages.get(group, [])], nav)
-try:
+with data.script_run():  # big cached frames unpacked for the runs under way, memory released after
     nav.run()
-finally:  # also after st.stop / st.rerun inside the page
-    data.release_memory()

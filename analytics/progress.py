@@ -230,6 +230,25 @@ def _gap_table(con, year: int, period: int, units, indicators, basis, bands: Ban
     return out.reset_index(drop=True)
 
 
+def gap_ranked(year: int, period: int, path: PathLike = None, basis: str | None = None) -> pd.DataFrame:
+    """:func:`gap_table` ordered by the gap (the largest arrears first, rows without a gap
+    last; ties in the gap table's order) with ``open_flags``: each row's unverified
+    data-quality flags of ``period`` (0 when none) — the 进度差距 table. Kept beside the
+    database by data version, as the gap table is (a verification is a write: it moves it)."""
+    from . import quality  # (quality does not import this module: no cycle)
+
+    def compute() -> pd.DataFrame:
+        rows = gap_table(year, period, path, basis=basis)
+        counts = quality.open_flags(year, period, path).groupby(["unit_id", "indicator_id"]).size().rename("open_flags")
+        rows = rows.sort_values("gap_pp", na_position="last", kind="stable").merge(
+            counts.reset_index(), how="left", on=["unit_id", "indicator_id"])
+        rows["open_flags"] = rows.open_flags.fillna(0).astype("int64")
+        return rows
+
+    with db.connect(path) as con:
+        return db.cached_frame(con, "gap_ranked", json.dumps([int(year), int(period), basis]), compute)
+
+
 def _assemble(base: pd.DataFrame, meta: pd.DataFrame, owners: pd.DataFrame) -> pd.DataFrame:
     """One row per (unit, indicator) on its primary measure, with the growth condition beside it."""
     base = base.merge(meta, on=["unit_id", "indicator_id"])

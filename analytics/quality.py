@@ -844,7 +844,7 @@ def _join_reviews(con, flags: pd.DataFrame) -> pd.DataFrame:
     reviews = _verified(con)
     flags = flags.drop(columns=["verified_by", "verified_at", "comment"]).merge(reviews, on="flag_key", how="left")
     flags["verified"] = flags.verified_by.notna()
-    return flags[FLAG_COLUMNS]
+    return flags[[c for c in FLAG_COLUMNS if c in flags]]
 
 
 def _kept(con, year: int, period: int | None, settings: Settings, columns: list[str] | None = None) -> pd.DataFrame:
@@ -855,10 +855,15 @@ def _kept(con, year: int, period: int | None, settings: Settings, columns: list[
 
 
 def check(year: int, period: int | None = None, path: PathLike = None,
-          settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
+          settings: Settings = DEFAULT_SETTINGS, numbers: bool = True) -> pd.DataFrame:
     """The flags of ``year`` for periods ≤ ``period`` (default latest), each with its
-    verification status (已核实 by whom, when, comment). Columns: :data:`FLAG_COLUMNS`."""
+    verification status (已核实 by whom, when, comment). Columns: :data:`FLAG_COLUMNS`;
+    ``numbers=False`` leaves out ``numbers`` (a dict per flag: at 300 units × 300 indicators
+    170,000 of them, most of the frame's ~145 MB and ~0.5 s to parse) — for a list of flags,
+    whose explanations state the numbers."""
     with db.connect(path) as con:
+        if not numbers:
+            return _join_reviews(con, _kept(con, year, period, settings, [c for c in FLAG_COLUMNS if c != "numbers"]))
         return _join_reviews(con, _from_parquet_safe(_kept(con, year, period, settings)))
 
 

@@ -250,9 +250,9 @@ def test_analyst_can_upload_through_the_page(app_db):
     assert uploads(app_db) == before + 1
     assert audit(app_db)[-1] == ("analyst", "upload")
     # the upload computed what leaders open first, kept for the new data version: the next
-    # viewer's gap table and quality flags are read back (compute functions not called)
+    # viewer's gap table, 进度差距 table (ordered, with flag counts) and quality flags are read back
     kept = sorted(p.name.split("-")[0] for p in Path(str(app_db) + ".derived").glob("*.parquet"))
-    assert kept == ["gap", "quality"], kept
+    assert kept == ["gap", "gap_ranked", "quality"], kept
 
 
 def test_admin_pages(app_db):

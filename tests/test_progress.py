@@ -627,3 +627,24 @@ def test_warnings_rules_by_hand():
                                   "指标2": "重点/难点欠进度；增速低于目标", "指标3": "未报送"}
     assert list(w.index) == ["指标0", "指标1", "指标2", "指标3"]  # 严重滞后 first, then by gap; 未报送 after 欠进度
     assert w.key.to_dict() == {"指标0": False, "指标1": True, "指标2": True, "指标3": True}
+
+
+def test_gap_ranked_orders_by_the_gap_and_counts_open_flags(demo_db, analyst):
+    table = progress.gap_table(2026, 9, demo_db)
+    ranked = progress.gap_ranked(2026, 9, demo_db)
+    assert len(ranked) == len(table) and list(ranked.columns) == [*table.columns, "open_flags"]
+    gaps = ranked.gap_pp.to_numpy()
+    known = ~np.isnan(gaps)
+    assert known[:known.sum()].all()                # rows without a gap come last
+    assert (np.diff(gaps[known]) >= 0).all()        # the largest arrears (most negative gap) first
+    flagged = ranked.set_index(["unit_id", "indicator_id"]).open_flags
+    opened = quality.open_flags(2026, 9, demo_db)
+    assert flagged.sum() == len(opened) > 0
+    # verifying one open flag takes exactly one off its row's count (a verification moves the data version)
+    flags = quality.check(2026, 9, demo_db)
+    one = flags[(flags.period == 9) & flags.unit_id.notna() & ~flags.verified].iloc[0]
+    before = flagged.loc[(one.unit_id, one.indicator_id)]
+    quality.verify_flag(one.flag_key, "已核对", analyst, demo_db)
+    after = progress.gap_ranked(2026, 9, demo_db).set_index(["unit_id", "indicator_id"]).open_flags
+    assert after.loc[(one.unit_id, one.indicator_id)] == before - 1
+    assert after.sum() == flagged.sum() - 1

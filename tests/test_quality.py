@@ -334,6 +334,16 @@ def test_kept_result_equals_a_fresh_run_and_any_write_invalidates_it(tmp_path, m
     assert len(calls) == 2  # other settings, then after the write
 
 
+def test_flags_without_numbers_are_the_same_flags(tmp_path):
+    # the 数据质量 page's list: every column but the numbers (parsed per flag), read back the same
+    path = make_db(tmp_path / "n.duckdb", series("C01", "A", {8: 100, 9: 90}) + series("C02", "A", {8: 50, 9: 40}))
+    quality.check(YEAR, None, path)  # computed and kept: both below read it back
+    full = quality.check(YEAR, None, path)
+    lean = quality.check(YEAR, None, path, numbers=False)
+    assert list(lean.columns) == [c for c in quality.FLAG_COLUMNS if c != "numbers"] and len(lean) == 2
+    pd.testing.assert_frame_equal(lean, full.drop(columns="numbers"))
+
+
 # ====================================================================== the demo's deliberate problems
 
 EXPECTED_DEMO = {  # DEMO_FAULTS / DEMO_REVISIONS → the rule that must report it

@@ -2,36 +2,112 @@
 write), so reruns and other sessions rarely open the file and never see stale data."""
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
 from analytics import browse as browse_mod
-from analytics import db, ingest, progress, readers, seed
-from analytics.ingest import IngestOptions
+from analytics import db, progress
+
+if TYPE_CHECKING:
+    from analytics.ingest import IngestOptions
 
 
 def _frames(show_spinner: bool | str, max_entries: int):
     """Like st.cache_data, for big DataFrames: one copy in the server, shared by every session
     (st.cache_data pickles a result when it stores it and unpickles a private copy on every
-    rerun of every session: 35 MB for the gap table at 300 units × 300 indicators). Callers get
-    a shallow copy; pandas' copy-on-write keeps the cached frame as computed whatever they do."""
+    rerun of every session), held packed between runs (db.pack: the gap table at 300 units ×
+    300 indicators in ~5 MB instead of ~40 MB). The run that computes a frame uses it as
+    computed while it is packed in the background; later runs unpack it (~40 ms, once for all
+    the runs under way: :func:`script_run`). Callers get a shallow copy (pandas' copy-on-write
+    keeps the shared frame as it was). A frame Arrow cannot carry unchanged is held as computed."""
     def wrap(fn):
-        cached = st.cache_resource(show_spinner=show_spinner, max_entries=max_entries)(fn)
+        @st.cache_resource(show_spinner=show_spinner, max_entries=max_entries)
+        @functools.wraps(fn)  # the cache is keyed by fn's name and source
+        def cached(*args) -> _Held:
+            held = _Held(fn(*args))
+            with _lock:
+                if _runs:
+                    _hot.add(held)
+            _PACKING.submit(held.pack)
+            return held
 
         @functools.wraps(fn)
         def call(*args) -> pd.DataFrame:
-            return cached(*args).copy(deep=False)
+            return cached(*args).frame_for_run().copy(deep=False)
         call.clear = cached.clear
         return call
     return wrap
 
 
+_PACKING = ThreadPoolExecutor(1, thread_name_prefix="pack")  # Arrow compresses without the GIL
+_hot: set[_Held] = set()  # frames unpacked (or just computed) for the script runs under way
+_runs = 0
+_lock = threading.Lock()
+
+
+class _Held:
+    """A cached frame: as computed until packed, then packed, and unpacked while runs use it."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame: pd.DataFrame | None = frame
+        self.packed: bytes | None = None
+
+    def pack(self) -> None:
+        packed = db.pack(self.frame)
+        with _lock:
+            if packed is None:  # not packable: held as computed
+                return
+            self.packed = packed
+            if self not in _hot:  # no run uses it
+                self.frame = None
+        release_memory()  # what packing used (and the frame, if dropped) back to the system
+
+    def frame_for_run(self) -> pd.DataFrame:
+        with _lock:  # runs arriving together wait for the first one's copy instead of unpacking their own
+            if self.frame is None:
+                self.frame = db.unpack(self.packed)
+            if _runs:  # kept for the runs under way; the last one to end drops it
+                _hot.add(self)
+            frame = self.frame
+            if not _runs and self.packed is not None:
+                self.frame = None
+        return frame
+
+
+@contextlib.contextmanager
+def script_run():
+    """Around each script run (app.py): runs that overlap (a meeting starting: twenty sessions
+    at once) share one unpacked copy of each packed frame; the last run to end drops them and
+    hands the memory back to the operating system (:func:`release_memory`) — also after
+    st.stop or st.rerun inside the page."""
+    global _runs
+    with _lock:
+        _runs += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _runs -= 1
+            if not _runs:
+                for held in _hot:
+                    if held.packed is not None:  # one still packing drops its frame when done
+                        held.frame = None
+                _hot.clear()
+        release_memory()
+
+
 @st.cache_resource(show_spinner="首次启动：正在创建数据库并载入演示数据…")
 def ensure_database(path: str) -> bool:
+    from analytics import seed  # the upload and library modules load when a page needs them
     return seed.ensure_database(path)
 
 
@@ -71,6 +147,7 @@ def uploads() -> pd.DataFrame:
 
 @st.cache_data(show_spinner="正在识别表格…", max_entries=8)
 def _preview(content: bytes, name: str, options: IngestOptions, path: str, data_version: str) -> dict:
+    from analytics import ingest
     return ingest.preview(content, name, options, path=path)
 
 
@@ -82,6 +159,7 @@ def preview(content: bytes, name: str, options: IngestOptions) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def sheets(content: bytes, name: str) -> list[dict]:
+    from analytics import readers
     return readers.sheet_list(content, name)
 
 
@@ -97,7 +175,7 @@ def upload_report(upload_id: int) -> dict | None:
 
 # ---------------------------------------------------------------- gap analysis (progress)
 
-@_frames("正在计算进度差距…", 12)  # ~35 MB each at 300 × 300
+@_frames("正在计算进度差距…", 12)  # ~5 MB packed each at 300 × 300 (~40 MB unpacked)
 def _gap(path: str, data_version: str, year: int, period: int, basis: str | None) -> pd.DataFrame:
     return progress.gap_table(year, period, path, basis=basis)
 
@@ -110,13 +188,11 @@ def gap(year: int, period: int, basis: str | None = None) -> pd.DataFrame:
 
 @_frames("正在计算进度差距…", 12)
 def _gap_sorted(path: str, data_version: str, year: int, period: int, basis: str | None) -> pd.DataFrame:
-    rows = _gap(path, data_version, year, period, basis)
-    counts = (_open_flags(path, data_version, year, period).groupby(["unit_id", "indicator_id"]).size()
-              .rename("flags").reset_index())
-    rows = rows.sort_values("gap_pp", na_position="last", kind="stable").merge(
-        counts, how="left", on=["unit_id", "indicator_id"])
-    n = rows.pop("flags")
-    return rows.assign(quality=("⚑ " + n.astype("Int64").astype(str) + " 条待核实").where(n.notna(), ""))
+    rows = progress.gap_ranked(year, period, path, basis)
+    n = rows.pop("open_flags").to_numpy()
+    marker = np.full(len(rows), "", dtype=object)  # the marker text for the few rows with open flags only
+    marker[n > 0] = [f"⚑ {k} 条待核实" for k in n[n > 0]]
+    return rows.assign(quality=pd.Series(marker, index=rows.index, dtype=rows.unit.dtype))
 
 
 def gap_sorted(year: int, period: int, basis: str | None = None) -> pd.DataFrame:
@@ -255,14 +331,15 @@ def projection_history(unit_id: str, indicator_id: str, measure: str) -> pd.Data
 
 
 # ---- data quality (analytics/quality.py): flags keyed by the data version (a verification bumps it)
-@_frames("正在运行数据质量检查…", 4)  # ~80 MB each at 300 × 300
+@_frames("正在运行数据质量检查…", 4)  # ~6 MB packed each at 300 × 300 (with numbers: ~145 MB, not packable)
 def _quality_flags(path: str, data_version: str, year: int, period: int | None) -> pd.DataFrame:
     from analytics import quality
-    return quality.check(year, period, path)
+    return quality.check(year, period, path, numbers=False)
 
 
 def quality_flags(year: int, period: int | None = None) -> pd.DataFrame:
-    """Every flag of ``year`` up to ``period``, with its 已核实 status."""
+    """Every flag of ``year`` up to ``period``, with its 已核实 status — without ``numbers``
+    (the 数据质量 page lists each flag's explanation, which states them)."""
     path = str(db.db_path())
     return _quality_flags(path, version(path), year, period)
 
@@ -280,31 +357,36 @@ def quality_series(year: int, unit_id: str, indicator_id: str, measure: str | No
     return _quality_series(path, version(path), year, unit_id, indicator_id, measure)
 
 
-@_frames(False, 16)
-def _open_flags(path: str, data_version: str, year: int, period: int) -> pd.DataFrame:
-    """Unverified flags of exactly ``period`` — the ⚑ marker of :func:`gap_sorted` (five
-    columns read, not every flag of the year: 70 MB at 300 units × 300 indicators)."""
-    from analytics import quality
-    return quality.open_flags(year, period, path)
+def _libc():
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return None
 
 
-_malloc_trim = None
+_LIBC = _libc()
+# Once per process, before the big tables: memory a run frees goes back to the operating system.
+# Arrow allocates from glibc's malloc (app.py sets ARROW_DEFAULT_MEMORY_POOL: its mimalloc pool
+# kept what it freed resident). By default glibc raises its thresholds as big blocks are freed
+# (mmap up to 32 MB, trim to twice that), so each heap keeps up to 64 MB free at its top, which
+# malloc_trim returns for the main heap only, not for the per-thread heaps the script runs use:
+# twenty sessions opening the gap table at once (a meeting starting) left 130–220 MB more
+# resident for good. Fixed: a heap returns its free top beyond 128 KB (glibc's default), and big
+# blocks still reuse heap memory (the mmap threshold at its ceiling: at 128 KB every column of a
+# 90,000-row table was a fresh mapping, the quality checks ~20 % and the 进度差距 page ~70 ms slower).
+pa.set_memory_pool(pa.system_memory_pool())
+if _LIBC is not None and hasattr(_LIBC, "mallopt"):
+    _LIBC.mallopt(-1, 128 * 1024)  # M_TRIM_THRESHOLD
+    _LIBC.mallopt(-3, 32 * 1024 * 1024)  # M_MMAP_THRESHOLD
 
 
 def release_memory() -> None:
-    """After a script run: hand the memory that run freed back to the operating system. Arrow's
-    pool (mimalloc: every Parquet read and DataFrame conversion) and glibc's per-thread arenas
-    keep what they freed, so twenty sessions opening the big tables at once (a meeting
-    starting) would leave the server at that peak for good."""
-    global _malloc_trim
+    """After a script run: hand the memory that run freed back to the operating system
+    (glibc keeps freed small blocks in its heaps until malloc_trim), so twenty sessions
+    opening the big tables at once (a meeting starting) do not leave the server at that peak."""
     pa.default_memory_pool().release_unused()
-    if _malloc_trim is None:
-        try:
-            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):  # not glibc
-            _malloc_trim = False
-    if _malloc_trim:
-        _malloc_trim(0)
+    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)
 
 
 def warm() -> None:
@@ -317,6 +399,7 @@ def warm() -> None:
         period = max(years[year])
         gap(year, period)
         quality_flags(year, period)
+        gap_sorted(year, period)
 
 # ---------------------------------------------------------------- managing the year's data (analytics/library.py)
 
