@@ -202,7 +202,7 @@ def run(quick: bool = False, n_units: int | None = None, n_indicators: int | Non
         ours = measure("app.py", {"TARGETS_DB": str(ours_db), "TARGETS_SECRETS_DIR": str(secrets)}, cookies,
                        pages, expect, f"ours ({n_units}×{n_indicators}, 总览/进度差距)")
         # the same after an upload through the app, which computes and keeps (db.cached_frame) the gap
-        # table and the quality flags of the latest period before it reports done: the views only read
+        # table, the 进度差距 table and the quality flags of the latest period before it reports done: the views only read
         kept_db = private_copy(cached, work, "kept.duckdb")
         auth.seed_demo_users(kept_db)
         from analytics import browse, progress, quality
@@ -210,6 +210,7 @@ def run(quick: bool = False, n_units: int | None = None, n_indicators: int | Non
         year = max(years)
         progress.gap_table(year, max(years[year]), kept_db)
         quality.check(year, max(years[year]), kept_db)
+        progress.gap_ranked(year, max(years[year]), kept_db)  # the 进度差距 table: ui/data.warm keeps it too
         kept = measure("app.py", {"TARGETS_DB": str(kept_db), "TARGETS_SECRETS_DIR": str(secrets)}, cookies,
                        pages, expect, f"ours, results kept ({n_units}×{n_indicators}, 总览/进度差距)")
 

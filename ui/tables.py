@@ -2,6 +2,8 @@
 with thousands separators, units in the headers."""
 from __future__ import annotations
 
+from html import escape
+
 import pandas as pd
 import streamlit as st
 
@@ -17,6 +19,28 @@ _FORMATS = {**{c: "{:.2f}%" for c in ("completion", "time_progress", "yoy_pct", 
 
 def _status_css(code: str) -> str:
     return f"background-color: {STATUS_COLORS.get(code, '#fff')}; color: {STATUS_TEXT_COLORS.get(code, '#000')}; font-weight: 600"
+
+
+def _html_table(view: pd.DataFrame, labels: list[str], codes) -> str:
+    """A plain HTML table of ``view`` (headers ``labels``): numbers formatted and right-aligned,
+    the status cell coloured by its code (``codes``, per row) with its word; names and owners
+    wrap at 5 characters, numbers and the status never (the table fits a narrow screen in
+    meeting type; what still does not, scrolls sideways in its box). Every text is escaped."""
+    head = "".join(f"<th>{escape(label)}</th>" for label in labels)
+    body = []
+    for code, values in zip(codes, view.itertuples(index=False, name=None)):
+        cells = []
+        for column, value in zip(view.columns, values):
+            if column in _FORMATS:
+                text = "—" if pd.isna(value) else _FORMATS[column].format(value)
+                cells.append(f"<td style='text-align: right; white-space: nowrap'>{escape(text)}</td>")
+            elif column == "status":
+                cells.append(f"<td style='{_status_css(code)}; white-space: nowrap'>{escape(str(value))}</td>")
+            else:
+                text = "—" if pd.api.types.is_scalar(value) and pd.isna(value) else str(value)
+                cells.append(f"<td style='min-width: 5em'>{escape(text)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<table class='plain-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 STATIC_ROWS = 15  # a short list may be a plain HTML table
@@ -53,21 +77,8 @@ def gap_frame(rows: pd.DataFrame, columns: list[str], key: str | None = None, he
             GAP_LABELS["status"], help=GAP_HELP["status"], options=list(STATUS.values()),
             color=[STATUS_PILL_COLORS[c] for c in STATUS])
     if not select and (static or st.session_state.get("meeting")) and len(view) <= STATIC_ROWS:
-        labels = {c: config[c]["label"] if isinstance(config[c], dict) else GAP_LABELS.get(c, c) for c in columns}
-        formats = {c: _FORMATS[c] for c in columns if c in _FORMATS}
-        numeric = [c for c in columns if c in _FORMATS]
-        # names and owners wrap at 5 characters, headers between words, numbers and the status never: the table
-        # fits a narrow screen in meeting type (what still does not, scrolls sideways in its box)
-        fixed = [c for c in columns if c in numeric or c == "status"]
-        codes = rows["status_code"].to_numpy()
-        styler = view.style.apply(lambda col: [_status_css(c) for c in codes] if col.name == "status" else [""] * len(col))
-        html = (styler.format(formats, na_rep="—").set_properties(subset=numeric, **{"text-align": "right"})
-                .set_properties(subset=fixed, **{"white-space": "nowrap"})
-                .set_properties(subset=[c for c in columns if c not in fixed], **{"min-width": "5em"})
-                .hide(axis="index")
-                .relabel_index([labels[c] for c in columns], axis="columns")
-                .set_table_attributes('class="plain-table"').to_html())
-        st.html(f"<div class='plain-table-box'>{html}</div>")
+        labels = [config[c]["label"] if isinstance(config[c], dict) else GAP_LABELS.get(c, c) for c in columns]
+        st.html(f"<div class='plain-table-box'>{_html_table(view, labels, rows['status_code'].to_numpy())}</div>")
         return None
     kwargs = dict(on_select="rerun", selection_mode="single-row") if select else {}
     return st.dataframe(view, hide_index=True, width="stretch", height=height, column_config=config,
