@@ -151,7 +151,9 @@ class _Files:
         self.instance: duckdb.DuckDBPyConnection | None = None
         self.open: dict[str, list] = {}  # file → [alias, operations using it]
         self.aliases = 0
-        self.idle = 0  # bumped when the last file is detached: a timer closes the instance if still idle
+        self.last_use = 0.0  # when the last file was detached (time.monotonic)
+        self.timer: threading.Timer | None = None  # the one pending check for idleness
+        self.stale = False  # a DETACH failed: the instance is replaced as soon as no file is attached
         self.writes: dict[str, threading.RLock] = {}  # file → lock of its writes (reentrant: never a deadlock)
 
     def attach(self, file: str) -> duckdb.DuckDBPyConnection:
@@ -159,6 +161,8 @@ class _Files:
         :data:`SCHEMA_VERSION` if no operation holds it (no other process can change it while
         attached), else sharing the attachment."""
         with self.lock:
+            if self.stale and not self.open:
+                self._close()
             if self.instance is None:  # its allocator hands freed memory back to the system as it goes
                 self.instance = duckdb.connect(":memory:", config={"allocator_background_threads": True})
             held = self.open.get(file)
@@ -188,20 +192,40 @@ class _Files:
     def _release(self, file: str) -> None:
         held = self.open[file]
         held[1] -= 1
-        if not held[1]:
-            del self.open[file]  # (the alias: generated, never from the caller)
+        if held[1]:
+            return
+        del self.open[file]
+        try:  # (the alias: generated, never from the caller)
             self.instance.execute(f"DETACH {held[0]}")
-            if not self.open:
-                self.idle += 1
-                timer = threading.Timer(self.IDLE_SECONDS, self._close_if_idle, [self.idle])
-                timer.daemon = True
-                timer.start()
+        except duckdb.Error:  # e.g. its checkpoint failed: closing the instance lets the file go
+            self.stale = True
+        if not self.open:
+            if self.stale:
+                self._close()
+            self.last_use = time.monotonic()
+            if self.timer is None:
+                self._check_idle_in(self.IDLE_SECONDS)
 
-    def _close_if_idle(self, idle: int) -> None:
+    def _check_idle_in(self, seconds: float) -> None:
+        self.timer = threading.Timer(seconds, self._close_if_idle)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _close_if_idle(self) -> None:
         with self.lock:
-            if idle == self.idle and not self.open and self.instance is not None:
-                self.instance.close()
-                self.instance = None
+            self.timer = None
+            if self.open or self.instance is None:
+                return  # in use (its last release starts a new check), or closed already
+            wait = self.last_use + self.IDLE_SECONDS - time.monotonic()
+            if wait > 0:
+                self._check_idle_in(wait)
+            else:
+                self._close()
+
+    def _close(self) -> None:
+        if self.instance is not None:
+            self.instance.close()
+        self.instance, self.stale = None, False
 
     def writing(self, con: duckdb.DuckDBPyConnection) -> threading.RLock:
         """The lock a write to ``con``'s file holds from BEGIN to COMMIT: writes of this
@@ -213,7 +237,7 @@ class _Files:
     def forget(self) -> None:
         """In a forked child: the parent's instance and its threads are not the child's."""
         self.lock = threading.Lock()
-        self.instance, self.open, self.writes = None, {}, {}
+        self.instance, self.open, self.writes, self.timer, self.stale = None, {}, {}, None, False
 
 
 _FILES = _Files()

@@ -269,6 +269,24 @@ def test_threads_opening_two_files_at_once_each_get_their_own(tmp_path, analyst,
     assert [prober(path) for path in files] == ["ok", "ok"]
 
 
+def test_the_instance_is_closed_when_idle_with_one_timer(small_db, monkeypatch):
+    """Operations in a row keep the process's DuckDB instance (opening one costs ~15 ms);
+    one pending timer, not one per operation, closes it once no file has been attached for
+    IDLE_SECONDS."""
+    monkeypatch.setattr(db._Files, "IDLE_SECONDS", 0.2)
+    threads = threading.active_count()
+    for _ in range(20):
+        with db.connect(small_db) as con:
+            db.one(con, "SELECT count(*) FROM units")
+    assert db._FILES.instance is not None and threading.active_count() <= threads + 1
+    deadline = time.monotonic() + 5
+    while db._FILES.instance is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert db._FILES.instance is None
+    with db.connect(small_db) as con:  # and a new one is started on demand
+        assert db.one(con, "SELECT count(*) FROM units")[0] == 4
+
+
 def test_writes_of_many_threads_to_one_file_take_turns(small_db, analyst):
     """Eight threads × ten writes at once (sessions saving at the same moment): DuckDB refuses
     a second write that overlaps ("Conflict on update" on the data version); each waits its
