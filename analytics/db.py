@@ -153,7 +153,7 @@ class _Files:
         self.aliases = 0
         self.last_use = 0.0  # when the last file was detached (time.monotonic)
         self.timer: threading.Timer | None = None  # the one pending check for idleness
-        self.stale = False  # a DETACH failed: the instance is replaced as soon as no file is attached
+        self.stale = False  # a DETACH failed: the instance is closed when the last file is released
         self.writes: dict[str, threading.RLock] = {}  # file → lock of its writes (reentrant: never a deadlock)
 
     def attach(self, file: str) -> duckdb.DuckDBPyConnection:
@@ -161,8 +161,6 @@ class _Files:
         :data:`SCHEMA_VERSION` if no operation holds it (no other process can change it while
         attached), else sharing the attachment."""
         with self.lock:
-            if self.stale and not self.open:
-                self._close()
             if self.instance is None:  # its allocator hands freed memory back to the system as it goes
                 self.instance = duckdb.connect(":memory:", config={"allocator_background_threads": True})
             held = self.open.get(file)

@@ -390,8 +390,8 @@ def release_memory() -> None:
 
 
 def warm() -> None:
-    """After a write: compute what leaders open first — the gap table and the data-quality
-    flags of the default selection (latest year, its latest period) — so the first viewer
+    """After a write: compute what leaders open first — the gap table, the data-quality flags
+    and the 进度差距 table of the default selection (latest year, its latest period) — so the first viewer
     after an upload reads kept results instead of waiting for the computation."""
     years = catalog()["years"]
     if years:
