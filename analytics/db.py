@@ -335,11 +335,14 @@ def transaction(con: duckdb.DuckDBPyConnection, actor: Actor, action: str,
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    side = _beside(con, ".version")
-    if side is not None:
-        tmp = side.with_name(side.name + ".tmp")
-        tmp.write_text(version)
-        os.replace(tmp, side)
+        # Still under the write lock, so two writes of one process never race on the side
+        # file (nor leave the older version last); the temporary name is per process and
+        # thread all the same.
+        side = _beside(con, ".version")
+        if side is not None:
+            tmp = side.with_name(f"{side.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+            tmp.write_text(version)
+            os.replace(tmp, side)
 
 
 def data_version(path: str | os.PathLike | None = None) -> str:
@@ -399,7 +402,7 @@ def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
     if folder is not None:
         try:
             folder.mkdir(exist_ok=True)
-            tmp = folder / f".{name}.{os.getpid()}.tmp"
+            tmp = folder / f".{name}.{os.getpid()}-{threading.get_ident()}.tmp"
             _freeze(frame).to_parquet(tmp, index=False)
             os.replace(tmp, folder / name)
             for old in folder.glob(f"{kind}-*.parquet"):  # results of older versions are never read again

@@ -290,7 +290,9 @@ def test_the_instance_is_closed_when_idle_with_one_timer(small_db, monkeypatch):
 def test_writes_of_many_threads_to_one_file_take_turns(small_db, analyst):
     """Eight threads × ten writes at once (sessions saving at the same moment): DuckDB refuses
     a second write that overlaps ("Conflict on update" on the data version); each waits its
-    turn instead, and every write lands with its own version and audit entry."""
+    turn instead, and every write lands with its own version and audit entry. The version side
+    file is written under the same turn (written after it, two threads once raced on its
+    temporary file)."""
     with db.connect(small_db) as con:
         version, audits = db.one(con, "SELECT value::INT, (SELECT count(*) FROM audit_log) FROM meta "
                                       "WHERE key = 'data_version'")
@@ -306,6 +308,9 @@ def test_writes_of_many_threads_to_one_file_take_turns(small_db, analyst):
         assert db.one(con, "SELECT count(*) FROM units WHERE unit_id LIKE 'W%'")[0] == 80
         assert db.one(con, "SELECT value::INT FROM meta WHERE key = 'data_version'")[0] == version + 80
         assert db.one(con, "SELECT count(*) FROM audit_log")[0] == audits + 80
+    # the side file the caches key on names the last write, and no temporary file is left
+    assert Path(f"{small_db}.version").read_text() == str(version + 80)
+    assert not list(Path(small_db).parent.glob("*.tmp"))
 
 
 # ------------------------------------------------------------------ lock handling
