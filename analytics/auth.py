@@ -26,6 +26,10 @@ anything the browser session holds.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import os
 import re
 import secrets
@@ -35,7 +39,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import bcrypt
-import jwt
 import pandas as pd
 
 from . import db
@@ -445,25 +448,48 @@ def session_days(environ: dict | None = None) -> float:
     return SESSION_DAYS_DEFAULT if days is None else days
 
 
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+
+
+def _hs256(signing_input: str, key: str) -> bytes:
+    return hmac.new(key.encode(), signing_input.encode("ascii"), hashlib.sha256).digest()
+
+
+_JWT_HEADER = _b64(b'{"alg":"HS256","typ":"JWT"}')
+
+
 def login_token(username: str, days: float, key: str, now: float | None = None) -> str:
-    """The login cookie's value: an HS256 JWT of the user name, ``exp_date`` (epoch seconds,
-    issue time + ``days``) and ``issued_at`` — streamlit-authenticator's token format (which
-    lacks ``issued_at``) plus the issue time, which revocation compares (:func:`login_current`)."""
+    """The login cookie's value: an HS256 JWT (RFC 7519) of the user name, ``exp_date`` (epoch
+    seconds, issue time + ``days``) and ``issued_at`` — streamlit-authenticator's token format
+    (which lacks ``issued_at``) plus the issue time, which revocation compares
+    (:func:`login_current`). Signed here with hmac (no JWT library: PyJWT loads the
+    cryptography package, ~8 MB more per server, for algorithms this never uses)."""
     issued = time.time() if now is None else now
-    return jwt.encode({"username": username, "exp_date": issued + days * 86400, "issued_at": issued},
-                      key, algorithm="HS256")
+    claims = {"username": username, "exp_date": issued + days * 86400, "issued_at": issued}
+    signing_input = f"{_JWT_HEADER}.{_b64(json.dumps(claims, separators=(',', ':')).encode())}"
+    return f"{signing_input}.{_b64(_hs256(signing_input, key))}"
 
 
 def read_login_token(raw: str | None, key: str, now: float | None = None) -> dict | None:
     """The token of a login cookie — ``{"username", "exp_date"[, "issued_at"]}`` — if it is
-    signed with ``key`` and not expired; None for anything else (no cookie, another key,
-    tampered, malformed)."""
+    an HS256 JWT signed with ``key`` and not expired; None for anything else (no cookie,
+    another key or algorithm, tampered, malformed)."""
     if not raw:
         return None
     try:
-        token = jwt.decode(raw, key, algorithms=["HS256"])
+        header, body, signature = raw.split(".")
+        if json.loads(_unb64(header)).get("alg") != "HS256":  # never "none", never another key type
+            return None
+        if not hmac.compare_digest(_unb64(signature), _hs256(f"{header}.{body}", key)):
+            return None
+        token = json.loads(_unb64(body))
         expires = float(token["exp_date"])
-    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError, UnicodeError):  # binascii/JSON errors are ValueErrors
         return None
     if not isinstance(token.get("username"), str) or not expires > (time.time() if now is None else now):
         return None

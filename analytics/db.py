@@ -8,6 +8,7 @@ results by :func:`data_version`, which reads a side file and never opens the dat
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -225,6 +226,18 @@ class _Files:
             self.instance.close()
         self.instance, self.stale = None, False
 
+    def shutdown(self) -> None:
+        """At interpreter exit (atexit, before finalization begins): cancel the pending idle
+        check and close the instance now. Left to finalization, the idle check's thread could
+        be inside DuckDB's close when the interpreter stops handing out the GIL, and a thread
+        ended there aborts the process (a CLI run that printed its answer exited with -6)."""
+        with self.lock:
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            if not self.open:  # an operation still running in a daemon thread keeps it
+                self._close()
+
     def writing(self, con: duckdb.DuckDBPyConnection) -> threading.RLock:
         """The lock a write to ``con``'s file holds from BEGIN to COMMIT: writes of this
         process to one file take turns (two at once would both change the data version, and
@@ -239,6 +252,7 @@ class _Files:
 
 
 _FILES = _Files()
+atexit.register(_FILES.shutdown)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_FILES.forget)
 
@@ -369,7 +383,7 @@ def query(sql: str, params: list | dict | None = None, path: str | os.PathLike |
 
 def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
                  compute: Callable[[], pd.DataFrame], columns: list[str] | None = None) -> pd.DataFrame:
-    """``compute()``, kept as a Parquet file beside the database (``<db>.derived/``) named by
+    """``compute()``, kept as an Arrow file beside the database (``<db>.derived/``) named by
     the data version it was computed from, and read back instead of recomputed while that
     version is current — across server restarts, sessions and the CLI. The version is
     ``meta.data_version`` read in the same transaction as the computation (every write bumps
@@ -377,8 +391,10 @@ def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
     that bypassed :func:`transaction`), so a kept result is never read for other data. Kept
     outside the database file so keeping one neither takes the write lock nor changes
     :func:`data_version`. Best effort: an
-    unreadable or unwritable file is recomputed. Frames must be Parquet-friendly (JSON-encode
-    dict/list columns first). ``columns``: only these are read back (and returned)."""
+    unreadable or unwritable file is recomputed. Frames must be Arrow-friendly (JSON-encode
+    dict/list columns first). ``columns``: only these are read back (and returned). Arrow IPC
+    (zstd), not Parquet: read back as fast, and the server never loads Parquet's libraries
+    (~10 MB resident)."""
     file = _beside(con, "")
     folder = file.with_name(file.name + ".derived") if file is not None else None
     stamp = data_version(file) if file is not None else ""
@@ -386,7 +402,7 @@ def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
     try:
         version = one(con, "SELECT value FROM meta WHERE key = 'data_version'")[0]
         version = hashlib.sha256(f"{version}|{stamp}".encode()).hexdigest()[:16]
-        name = f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:16]}-v{version}.parquet"
+        name = f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:16]}-v{version}.arrow"
         if folder is not None and (folder / name).exists():
             try:
                 frame = _thaw(_read_kept(folder / name, columns))
@@ -403,27 +419,44 @@ def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
         try:
             folder.mkdir(exist_ok=True)
             tmp = folder / f".{name}.{os.getpid()}-{threading.get_ident()}.tmp"
-            _freeze(frame).to_parquet(tmp, index=False)
+            _write_kept(tmp, frame)
             os.replace(tmp, folder / name)
-            for old in folder.glob(f"{kind}-*.parquet"):  # results of older versions are never read again
-                if not old.name.endswith(f"-v{version}.parquet"):
+            for old in folder.glob(f"{kind}-*"):  # results of older versions (and formats) are never read again
+                if not old.name.endswith(f"-v{version}.arrow"):
                     old.unlink(missing_ok=True)
         except OSError:
             pass
     return frame if columns is None else frame[columns]
 
 
+def _write_kept(file: Path, frame: pd.DataFrame) -> None:
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(_freeze(frame), preserve_index=False)
+    with pa.OSFile(str(file), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=_ipc_options()) as out:
+        out.write_table(table)
+
+
 def _read_kept(file: Path, columns: list[str] | None) -> pd.DataFrame:
-    import pyarrow.parquet as pq
+    import pyarrow as pa
 
-    if columns is None:
-        return pd.read_parquet(file)
-    marks = [f"{_NONE}{c}" for c in columns]
-    present = set(pq.read_schema(file).names)
-    return pd.read_parquet(file, columns=columns + [m for m in marks if m in present])
+    with pa.OSFile(str(file), "rb") as source:  # read into memory (not mapped: the file may be replaced)
+        names = pa.ipc.open_file(source).schema.names
+        wanted = None if columns is None else {*columns, *(f"{_NONE}{c}" for c in columns)}
+        fields = None if wanted is None else [i for i, n in enumerate(names) if n in wanted]
+        options = pa.ipc.IpcReadOptions(included_fields=fields)
+        table = pa.ipc.open_file(source, options=options).read_all()
+    frame = table.to_pandas(split_blocks=True)
+    return frame if columns is None else frame[[*columns, *(c for c in frame.columns if c.startswith(_NONE))]]
 
 
-_NONE = "__none__"  # marks, per row, the None (not NaN) nulls of an object column: Parquet keeps one kind only
+def _ipc_options():
+    import pyarrow as pa
+
+    return pa.ipc.IpcWriteOptions(compression="zstd" if pa.Codec.is_available("zstd") else None)
+
+
+_NONE = "__none__"  # marks, per row, the None (not NaN) nulls of an object column: Arrow keeps one kind only
 
 
 def pack(frame: pd.DataFrame):
@@ -439,8 +472,7 @@ def pack(frame: pd.DataFrame):
             return None  # objects other than text (dicts, lists, …): not tried
         table = pa.Table.from_pandas(_freeze(frame))
         sink = pa.BufferOutputStream()
-        codec = "zstd" if pa.Codec.is_available("zstd") else None
-        with pa.ipc.new_stream(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression=codec)) as out:
+        with pa.ipc.new_stream(sink, table.schema, options=_ipc_options()) as out:
             out.write_table(table)
         packed = sink.getvalue().to_pybytes()  # exactly its size (the stream's buffer grows by doubling)
         back = unpack(packed)

@@ -850,7 +850,7 @@ def _join_reviews(con, flags: pd.DataFrame) -> pd.DataFrame:
 def _kept(con, year: int, period: int | None, settings: Settings, columns: list[str] | None = None) -> pd.DataFrame:
     """The flags without reviews, computed once per data version and kept (db.cached_frame)."""
     key = json.dumps([int(year), period, list(settings.overrides), sorted(settings.disabled)])
-    return db.cached_frame(con, "quality", key, lambda: _to_parquet_safe(compute(con, year, period, settings)),
+    return db.cached_frame(con, "quality", key, lambda: _numbers_as_json(compute(con, year, period, settings)),
                            columns)
 
 
@@ -864,14 +864,14 @@ def check(year: int, period: int | None = None, path: PathLike = None,
     with db.connect(path) as con:
         if not numbers:
             return _join_reviews(con, _kept(con, year, period, settings, [c for c in FLAG_COLUMNS if c != "numbers"]))
-        return _join_reviews(con, _from_parquet_safe(_kept(con, year, period, settings)))
+        return _join_reviews(con, _numbers_from_json(_kept(con, year, period, settings)))
 
 
-def _to_parquet_safe(flags: pd.DataFrame) -> pd.DataFrame:
+def _numbers_as_json(flags: pd.DataFrame) -> pd.DataFrame:
     return flags.assign(numbers=[json.dumps(n, ensure_ascii=False, default=str) for n in flags.numbers])
 
 
-def _from_parquet_safe(flags: pd.DataFrame) -> pd.DataFrame:
+def _numbers_from_json(flags: pd.DataFrame) -> pd.DataFrame:
     return flags.assign(numbers=json.loads("[" + ",".join(flags.numbers) + "]"))  # one parse, not one per flag
 
 

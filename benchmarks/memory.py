@@ -36,7 +36,6 @@ import sys
 import tempfile
 import textwrap
 import time
-from datetime import datetime, timedelta
 from pathlib import Path
 
 from common import figure
@@ -130,12 +129,10 @@ def private_copy(cached: Path, work: Path, name: str) -> Path:
 
 
 def login_cookie(secrets_dir: Path, username: str, days: float = 1) -> str:
-    """The login cookie the password gate sets (streamlit-authenticator's JWT, signed with the
+    """The login cookie the password gate sets (analytics.auth.login_token, signed with the
     app's cookie key), so that the sessions arrive logged in as a returning browser does."""
-    import jwt
     from analytics import auth
-    exp = (datetime.now() + timedelta(days=days)).timestamp()
-    return jwt.encode({"username": username, "exp_date": exp}, auth.cookie_key(secrets_dir), algorithm="HS256")
+    return auth.login_token(username, days, auth.cookie_key(secrets_dir))
 
 
 async def _open_sessions(url: str, cookies: dict, pages: list[str | None], hold, expect: dict) -> list[float]:

@@ -431,6 +431,22 @@ def test_login_token_refused_unless_ours_and_well_formed():
     # a cookie streamlit-authenticator issued (same claims, same algorithm) stays valid
     theirs = jwt.encode({"username": "leader", "exp_date": time.time() + 3600}, key, algorithm="HS256")
     assert auth.read_login_token(theirs, key)["username"] == "leader"
+    # ours is a standard HS256 JWT: a JWT library checks its signature and reads the same claims
+    assert jwt.decode(good, key, algorithms=["HS256"]) == auth.read_login_token(good, key)
+    assert jwt.get_unverified_header(good) == {"alg": "HS256", "typ": "JWT"}
+    # refused: the "none" algorithm (no signature), a body that is not an object, bytes outside
+    # base64url, a fourth part, the signature of the same body under another key
+    import base64
+    import json as json_
+
+    def part(obj) -> str:
+        return base64.urlsafe_b64encode(json_.dumps(obj).encode()).rstrip(b"=").decode()
+    body = part({"username": "admin", "exp_date": 2e9})
+    for raw in (f"{part({'alg': 'none', 'typ': 'JWT'})}.{body}.", f"{part({'alg': 'none'})}.{body}.{sig}",
+                f"{head}.{part(['admin', 2e9])}.{sig}", f"{head}.{body[:-1]}!.{sig}", f"{good}.{sig}",
+                f"{head}.{good.split('.')[1]}.{sig[:-2]}", "a.b.c", "..", "😀.😀.😀",
+                jwt.encode({"username": "admin", "exp_date": 2e9}, "y" * 43, algorithm="HS256")):
+        assert auth.read_login_token(raw, key) is None, raw
 
 
 def test_gate_mode_is_chosen_by_env():

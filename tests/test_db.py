@@ -287,6 +287,30 @@ def test_the_instance_is_closed_when_idle_with_one_timer(small_db, monkeypatch):
         assert db.one(con, "SELECT count(*) FROM units")[0] == 4
 
 
+def test_at_exit_the_instance_is_closed_and_the_idle_check_cancelled(small_db, monkeypatch):
+    """Left to the interpreter's finalization, the idle check could run DuckDB's close while the
+    GIL is no longer handed out, and the process aborts (a CLI run exited with -6 after printing
+    its answer): shutdown (registered with atexit) does it first, and leaves an operation still
+    under way alone."""
+    monkeypatch.setattr(db._Files, "IDLE_SECONDS", 60)
+    with db.connect(small_db) as con:
+        db.one(con, "SELECT 1")
+    timer = db._FILES.timer
+    assert timer is not None and timer.is_alive() and db._FILES.instance is not None
+    db._FILES.shutdown()
+    timer.join(5)
+    assert not timer.is_alive() and db._FILES.timer is None and db._FILES.instance is None
+    with db.connect(small_db) as con:  # an operation under way at exit keeps its instance
+        db._FILES.shutdown()
+        assert db.one(con, "SELECT count(*) FROM units")[0] == 4
+    # a real exit: the CLI's exit code is 0 with the idle check pending (IDLE_SECONDS 60 here)
+    code = ("import sys; from analytics import db; db._Files.IDLE_SECONDS = 60\n"
+            f"with db.connect({str(small_db)!r}) as con: db.one(con, 'SELECT 1')\n"
+            "assert db._FILES.timer is not None; print('done')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "done"), done.stderr
+
+
 def test_writes_of_many_threads_to_one_file_take_turns(small_db, analyst):
     """Eight threads × ten writes at once (sessions saving at the same moment): DuckDB refuses
     a second write that overlaps ("Conflict on update" on the data version); each waits its
@@ -494,7 +518,37 @@ def test_a_kept_result_is_computed_once_per_data_version_and_read_back_unchanged
     ingest_bytes(f"{HEADER}\n2026,9,清河县,固定资产投资,亿元,ytd,,123\n".encode(), "new.csv", analyst, path=small_db)
     fresh = kept(["v"])  # a write moved the version: computed again, and only the columns asked for
     assert len(calls) == 2 and list(fresh.columns) == ["v"]
-    assert [p.name.split("-")[0] for p in Path(str(small_db) + ".derived").glob("test-*.parquet")] == ["test"]
+    assert [p.name.split("-")[0] for p in Path(str(small_db) + ".derived").glob("test-*.arrow")] == ["test"]
+    # a damaged file is only a miss: computed again and kept anew
+    (kept_file,) = Path(str(small_db) + ".derived").glob("test-*.arrow")
+    kept_file.write_bytes(kept_file.read_bytes()[:40])
+    pd.testing.assert_frame_equal(kept(["v"]), fresh)
+    assert len(calls) == 3 and kept(["v"]).equals(fresh) and len(calls) == 3
+
+
+def test_a_kept_result_keeps_dtypes_and_never_loads_parquet(small_db):
+    """Kept results are Arrow IPC: every dtype the pages use comes back as it was, and reading
+    one does not load pyarrow.parquet (its libraries cost the server ~10 MB resident)."""
+    code = f"""if True:
+        import sys, numpy as np, pandas as pd
+        from analytics import db
+        frame = pd.DataFrame({{
+            "unit": pd.Series(["清河县", None, "石门县"], dtype="str"),
+            "owner": pd.Series(["张三", None, np.nan], dtype=object),
+            "rank": pd.array([1, None, 3], dtype="Int64"),
+            "prev_period": np.array([8, 8, 7], dtype="int32"),
+            "is_key": [True, False, True],
+            "at": pd.to_datetime(["2026-01-31", None, "2026-03-31"]),
+            "category": pd.Categorical(["重点项目", "经济发展", "重点项目"])}})
+        for attempt in range(2):  # computed and kept, then read back
+            with db.connect({str(small_db)!r}) as con:
+                back = db.cached_frame(con, "dtypes", "k", lambda: frame)
+            pd.testing.assert_frame_equal(back, frame)
+        assert back.owner[1] is None and np.isnan(back.owner[2])
+        assert "pyarrow.parquet" not in sys.modules, "parquet loaded"
+        print("ok")"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr
 
 
 # --- frames packed for the app's cache (db.pack / db.unpack) -----------------------------------------

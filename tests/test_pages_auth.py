@@ -41,8 +41,8 @@ def browser_cookies(monkeypatch) -> dict:
 
 
 def login_cookie(username: str, issued: datetime, days: float = 1) -> str:
-    """The login cookie the password gate sets: streamlit-authenticator's JWT, signed with the
-    app's key, holding the user name and the expiry (issue time + lifetime)."""
+    """The login cookie streamlit-authenticator set (a JWT of the user name and the expiry,
+    signed with the app's key, no issue time): made by a JWT library, not by our own code."""
     import jwt
     return jwt.encode({"username": username, "exp_date": (issued + timedelta(days=days)).timestamp()},
                       auth.cookie_key(), algorithm="HS256")
@@ -251,7 +251,7 @@ def test_analyst_can_upload_through_the_page(app_db):
     assert audit(app_db)[-1] == ("analyst", "upload")
     # the upload computed what leaders open first, kept for the new data version: the next
     # viewer's gap table, 进度差距 table (ordered, with flag counts) and quality flags are read back
-    kept = sorted(p.name.split("-")[0] for p in Path(str(app_db) + ".derived").glob("*.parquet"))
+    kept = sorted(p.name.split("-")[0] for p in Path(str(app_db) + ".derived").glob("*.arrow"))
     assert kept == ["gap", "gap_ranked", "quality"], kept
 
 
