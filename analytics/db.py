@@ -374,6 +374,14 @@ def data_version(path: str | os.PathLike | None = None) -> str:
     return "|".join(parts)
 
 
+def arrow_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> pd.DataFrame:
+    """``con.execute(sql, params).df()`` by way of Arrow, for big results: text columns become
+    pandas' text type without a Python string per value first (the quality checks' 990,000
+    values at 300 units × 300 indicators: 0.4 s instead of 1.0–1.5 s, ~250 MB less at the
+    peak). Unlike ``.df()``, an integer column with NULLs comes as float64: cast it if it matters."""
+    return con.sql(sql, params=params).to_arrow_table().to_pandas()
+
+
 def query(sql: str, params: list | dict | None = None, path: str | os.PathLike | None = None
           ) -> pd.DataFrame:
     """Run one read query in its own short-lived connection and return a DataFrame."""

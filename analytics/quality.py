@@ -275,12 +275,17 @@ FROM uploads up WHERE up.status = 'partial'
 
 
 def _load(con, year: int, period: int | None) -> _Data:
-    revs = con.execute(_SQL_REVS, [year]).df()
-    cur = revs[revs.revision == revs.revisions].drop(columns=["prev_value", "prev_upload_id"]).reset_index(drop=True)
+    # by way of Arrow: text as pandas' text type, even for no row (.df() then gives Python objects, and
+    # concatenated with an empty history this year's values became Python strings: ~200 MB more)
+    revs = db.arrow_frame(con, _SQL_REVS, [year])
+    revs["prev_upload_id"] = revs.prev_upload_id.astype("Int32")  # (Arrow gives float64 with NaN)
+    latest = revs.revision == revs.revisions
+    # every value's latest revision: without revisions that is every row, shared (not copied)
+    cur = (revs if latest.all() else revs[latest]).drop(columns=["prev_value", "prev_upload_id"]).reset_index(drop=True)
     if period is None:
         period = int(cur.period.max()) if len(cur) else 12
-    return _Data(year, int(period), cur, con.execute(_SQL_HIST, [year, year]).df(), revs,
-                 con.execute(_SQL_TARGETS, [year, year]).df(), con.execute(_SQL_IND).df(),
+    return _Data(year, int(period), cur, db.arrow_frame(con, _SQL_HIST, [year, year]), revs,
+                 db.arrow_frame(con, _SQL_TARGETS, [year, year]), con.execute(_SQL_IND).df(),
                  con.execute(_SQL_UNITS).df(), con.execute(_SQL_PARTIAL, {"year": year}).df())
 
 

@@ -578,3 +578,18 @@ def test_a_frame_arrow_cannot_carry_unchanged_is_not_packed():
     assert db.pack(pd.DataFrame({"numbers": [{"value": 1.5}, {"row": 3}]})) is None
     # an empty categorical column would come back without its categories
     assert db.pack(pd.DataFrame({"category": pd.Categorical([], categories=["重点项目"])})) is None
+
+
+def test_arrow_frame_is_the_df_of_the_query_with_text_as_text_even_when_empty(small_db):
+    """db.arrow_frame (big results by way of Arrow) gives what .df() gives, and text columns
+    are pandas' text type also for no row, where .df() gives Python objects (an empty history
+    concatenated with this year's values once turned them all into Python strings)."""
+    sql = "SELECT unit_id, name, level, peer_group, length(name) AS n FROM units WHERE length(name) > ? ORDER BY ALL"
+    with db.connect(small_db) as con:
+        arrow, plain = db.arrow_frame(con, sql, [0]), con.execute(sql, [0]).df()
+        empty, plain_empty = db.arrow_frame(con, sql, [1000]), con.execute(sql, [1000]).df()
+    assert len(arrow) > 0
+    pd.testing.assert_frame_equal(arrow, plain)
+    assert list(empty.columns) == list(arrow.columns) and len(empty) == 0
+    assert str(empty.unit_id.dtype) == "str" and plain_empty.unit_id.dtype == object
+    assert pd.concat([empty, arrow]).unit_id.dtype == arrow.unit_id.dtype  # stays text, not objects
