@@ -9,8 +9,8 @@ from analytics import quality
 from analytics.errors import AnalyticsError
 from analytics.roles import can
 from ui import charts, data, state
-from ui.text import (MEASURE_LABELS, NO_DATA, QUALITY_LABELS, QUALITY_SEVERITY, QUALITY_SEVERITY_MARK,
-                     QUALITY_STATUS, QUALITY_TEXT, USER_LABELS, period_label, labels, md)
+from ui.text import (MEASURE_LABELS, NO_DATA, QUALITY_LABELS, QUALITY_PILL_COLORS, QUALITY_SEVERITY,
+                     QUALITY_SEVERITY_MARK, QUALITY_STATUS, QUALITY_TEXT, USER_LABELS, period_label, labels, md)
 
 T, L = QUALITY_TEXT, QUALITY_LABELS
 actor = state.guard()
@@ -85,14 +85,17 @@ table = pd.DataFrame({
                      for f, r in zip(view.file, view.row)],
     "上传批次": view.upload_id.map(lambda u: f"#{int(u)}" if pd.notna(u) else "—"),
 })
-grey = view.verified.to_numpy()
-styled = table.style.apply(lambda col: ["color: #9e9e9e" if g else "" for g in grey]).apply(
-    lambda col: ["color: #c62828; font-weight: 600" if s == "high" and not g else "" for s, g in zip(view.severity, grey)],
-    subset=["级别"])
-st.caption(f"共 {len(view):,} 条 · 点选一行查看走势与修订记录 · 级别：▲ 严重 ● 关注 ○ 提示；已核实的以灰色显示")
-event = st.dataframe(styled, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(view)),
+# colour by column settings, not a pandas Styler (which styles every cell on every run — at 300 units ×
+# 300 indicators 97,000 flags — and is capped on big tables): the words stay, the colour is a pill
+pills = st.column_config.MultiselectColumn
+st.caption(f"共 {len(view):,} 条 · 点选一行查看走势与修订记录 · 级别：▲ 严重 ● 关注 ○ 提示；已核实的状态为灰色")
+event = st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(view)),
                      on_select="rerun", selection_mode="single-row", key="quality_table",
-                     column_config={"说明": st.column_config.TextColumn("说明", width="large")})
+                     column_config={"说明": st.column_config.TextColumn("说明", width="large"),
+                                    "状态": pills("状态", options=[QUALITY_STATUS[False], QUALITY_STATUS[True]],
+                                                color=[QUALITY_PILL_COLORS["open"], QUALITY_PILL_COLORS["verified"]]),
+                                    "级别": pills("级别", options=list(QUALITY_SEVERITY_MARK.values()),
+                                                color=[QUALITY_PILL_COLORS[k] for k in QUALITY_SEVERITY_MARK])})
 rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
 if rows:
     st.session_state["quality_flag"] = view.flag_key.iloc[rows[0]]

@@ -196,6 +196,7 @@ BACKTEST_FAMILIES = {"cumulative": "累计金额类（% 目标）", "count": "�
 QUALITY_SEVERITY = {"high": "严重", "medium": "关注", "low": "提示"}
 QUALITY_SEVERITY_MARK = {"high": "▲ 严重", "medium": "● 关注", "low": "○ 提示"}
 QUALITY_STATUS = {False: "待核实", True: "✓ 已核实"}
+QUALITY_PILL_COLORS = {"high": "#c62828", "medium": "#9c5700", "low": "#546e7a", "open": "#9c5700", "verified": "#9e9e9e"}
 QUALITY_LABELS = {"status": "状态", "severity": "级别", "family": "类别", "rule_name": "规则", "unit": "单位",
                   "indicator": "指标", "period": "期间", "explanation": "说明", "source": "来源（文件·行）",
                   "upload_id": "上传批次", "revision": "版本", "comment": "核实说明", "verified_by": "核实人",
