@@ -57,6 +57,14 @@ h1 {font-size: 2.3rem !important;}
 [data-testid="stMetricLabel"] p {font-size: 1.4rem !important;}
 .st-key-meetnav button {font-size: 1.3rem; min-height: 3rem;}
 table.plain-table {font-size: 1.15rem;}
+/* a tablet or a 1024 px projector: the short tables fit the width instead of scrolling (the worst
+   five's ten columns; the two half-width lists' six) */
+@media (max-width: 1100px) {
+  table.plain-table {font-size: 0.9rem;}
+  table.plain-table th, table.plain-table td {padding: 0.3rem 0.25rem;}
+  table.plain-table th {word-break: normal;}
+  table.plain-table td {min-width: 3em !important;}
+}
 </style>"""
 
 

@@ -324,7 +324,8 @@ def test_page_refused_by_address(sessions, app_url, role, path):
 
 @pytest.mark.parametrize("path", MEETING_PAGES)
 def test_meeting_mode_page(sessions, app_url, shots_dir, path):
-    """The projector view (20px base type, 3rem metrics): nothing clipped at either size."""
+    """The projector view (20px base type, 3rem metrics): nothing clipped at either size, and
+    the short tables (the overview's worst five: ten columns) fit the width instead of scrolling."""
     page = sessions("viewer")
     open_page(page, address(app_url, path, "?mode=meeting"), BY_PATH[path][2],
               timeout=SLOW_MS if path == "ranking" else TIMEOUT_MS)
@@ -334,6 +335,8 @@ def test_meeting_mode_page(sessions, app_url, shots_dir, path):
         page.set_viewport_size({"width": w, "height": h})
         settle(page)
         found += problems(page)
+        found += [f"{w}×{h}: a table scrolls sideways ({wide} px in {box} px)" for wide, box in page.locator(
+            ".plain-table-box").evaluate_all("boxes => boxes.map(b => [b.scrollWidth, b.clientWidth])") if wide > box + 1]
         page.screenshot(path=str(shots_dir / "sweep" / "meeting" / f"{path}-{w}x{h}-first-screen.png"))
         full_screenshot(page, shots_dir / "sweep" / "meeting" / f"{path}-{w}x{h}.png", (w, h))
     assert not found, f"meeting mode /{path}:\n" + "\n".join(dict.fromkeys(found))
