@@ -56,6 +56,10 @@ def gap_frame(rows: pd.DataFrame, columns: list[str], key: str | None = None, he
     for c in ("completion", "time_progress", "gap_pp", "gap_change"):  # shown as the status was decided
         if c in view:
             view[c] = round2(view[c])
+    if not select and (static or st.session_state.get("meeting")) and len(view) <= STATIC_ROWS:
+        labels = [GAP_LABELS.get(c, c) for c in columns]  # the grid's headers (its column settings below)
+        st.html(f"<div class='plain-table-box'>{_html_table(view, labels, rows['status_code'].to_numpy())}</div>")
+        return None
     config = {c: st.column_config.Column(GAP_LABELS.get(c, c), help=GAP_HELP.get(c)) for c in columns}
     for c in ("completion", "time_progress", "yoy_pct", "growth", "growth_target"):
         if c in columns:
@@ -76,10 +80,6 @@ def gap_frame(rows: pd.DataFrame, columns: list[str], key: str | None = None, he
         config["status"] = st.column_config.MultiselectColumn(
             GAP_LABELS["status"], help=GAP_HELP["status"], options=list(STATUS.values()),
             color=[STATUS_PILL_COLORS[c] for c in STATUS])
-    if not select and (static or st.session_state.get("meeting")) and len(view) <= STATIC_ROWS:
-        labels = [config[c]["label"] if isinstance(config[c], dict) else GAP_LABELS.get(c, c) for c in columns]
-        st.html(f"<div class='plain-table-box'>{_html_table(view, labels, rows['status_code'].to_numpy())}</div>")
-        return None
     kwargs = dict(on_select="rerun", selection_mode="single-row") if select else {}
     return st.dataframe(view, hide_index=True, width="stretch", height=height, column_config=config,
                         placeholder="—", key=key, **kwargs)
