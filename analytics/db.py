@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import threading
 import time
 from contextlib import contextmanager
@@ -163,7 +164,7 @@ class _Files:
         attached), else sharing the attachment."""
         with self.lock:
             if self.instance is None:  # its allocator hands freed memory back to the system as it goes
-                self.instance = duckdb.connect(":memory:", config={"allocator_background_threads": True})
+                self.instance = duckdb.connect(":memory:", config={"allocator_background_threads": True, "allocator_flush_threshold": "8MB"})
             held = self.open.get(file)
             if held is None:
                 self.aliases += 1
@@ -379,7 +380,12 @@ def arrow_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | 
     pandas' text type without a Python string per value first (the quality checks' 990,000
     values at 300 units × 300 indicators: 0.4 s instead of 1.0–1.5 s, ~250 MB less at the
     peak). Unlike ``.df()``, an integer column with NULLs comes as float64: cast it if it matters."""
-    return con.sql(sql, params=params).to_arrow_table().to_pandas()
+    return arrow_table(con, sql, params).to_pandas()
+
+
+def arrow_table(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None):
+    """The result of a query as a pyarrow Table."""
+    return con.sql(sql, params=params).to_arrow_table()
 
 
 def query(sql: str, params: list | dict | None = None, path: str | os.PathLike | None = None
@@ -390,7 +396,7 @@ def query(sql: str, params: list | dict | None = None, path: str | os.PathLike |
 
 
 def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
-                 compute: Callable[[], pd.DataFrame], columns: list[str] | None = None) -> pd.DataFrame:
+                 compute: Callable[[], pd.DataFrame | Path], columns: list[str] | None = None) -> pd.DataFrame:
     """``compute()``, kept as an Arrow file beside the database (``<db>.derived/``) named by
     the data version it was computed from, and read back instead of recomputed while that
     version is current — across server restarts, sessions and the CLI. The version is
@@ -400,7 +406,9 @@ def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
     outside the database file so keeping one neither takes the write lock nor changes
     :func:`data_version`. Best effort: an
     unreadable or unwritable file is recomputed. Frames must be Arrow-friendly (JSON-encode
-    dict/list columns first). ``columns``: only these are read back (and returned). Arrow IPC
+    dict/list columns first). ``compute`` may also return the path of a file :func:`write_frame`
+    wrote (a worker process's answer, analytics/worker.py): it is moved into place and read back.
+    ``columns``: only these are read back (and returned). Arrow IPC
     (zstd), not Parquet: read back as fast, and the server never loads Parquet's libraries
     (~10 MB resident)."""
     file = _beside(con, "")
@@ -413,31 +421,51 @@ def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
         name = f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:16]}-v{version}.arrow"
         if folder is not None and (folder / name).exists():
             try:
-                frame = _thaw(_read_kept(folder / name, columns))
+                frame = read_frame(folder / name, columns)
                 con.execute("COMMIT")
                 return frame
             except Exception:  # noqa: BLE001 — a damaged file is only a miss
                 pass
-        frame = compute()
+        result = compute()
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    if folder is not None:
-        try:
-            folder.mkdir(exist_ok=True)
-            tmp = folder / f".{name}.{os.getpid()}-{threading.get_ident()}.tmp"
-            _write_kept(tmp, frame)
-            os.replace(tmp, folder / name)
-            for old in folder.glob(f"{kind}-*"):  # results of older versions (and formats) are never read again
-                if not old.name.endswith(f"-v{version}.arrow"):
-                    old.unlink(missing_ok=True)
-        except OSError:
-            pass
-    return frame if columns is None else frame[columns]
+    written = isinstance(result, Path)
+    kept = folder is not None and _keep(folder, name, kind, version, result)
+    if not written:
+        return result if columns is None else result[columns]
+    try:
+        return read_frame(folder / name if kept else result, columns)
+    finally:
+        if not kept:
+            result.unlink(missing_ok=True)
 
 
-def _write_kept(file: Path, frame: pd.DataFrame) -> None:
+def _keep(folder: Path, name: str, kind: str, version: str, result: pd.DataFrame | Path) -> bool:
+    """``result`` (a frame, or a file :func:`write_frame` wrote) as ``folder/name``, replacing the
+    results of other versions of ``kind``; False if it could not be written."""
+    tmp = folder / f".{name}.{os.getpid()}-{threading.get_ident()}.tmp"
+    try:
+        folder.mkdir(exist_ok=True)
+        if isinstance(result, Path):
+            shutil.move(result, tmp)
+        else:
+            write_frame(tmp, result)
+        os.replace(tmp, folder / name)
+        for old in folder.glob(f"{kind}-*"):  # results of older versions (and formats) are never read again
+            if not old.name.endswith(f"-v{version}.arrow"):
+                old.unlink(missing_ok=True)
+    except OSError:
+        if isinstance(result, Path) and tmp.exists() and not result.exists():
+            shutil.move(tmp, result)  # moved, not kept: the caller reads it where it was
+        return False
+    return True
+
+
+def write_frame(file: Path, frame: pd.DataFrame) -> None:
+    """``frame`` as an Arrow IPC file (zstd) that :func:`read_frame` reads back unchanged: a kept
+    result, or a worker's answer (analytics/worker.py). Object columns must hold text."""
     import pyarrow as pa
 
     table = pa.Table.from_pandas(_freeze(frame), preserve_index=False)
@@ -445,7 +473,8 @@ def _write_kept(file: Path, frame: pd.DataFrame) -> None:
         out.write_table(table)
 
 
-def _read_kept(file: Path, columns: list[str] | None) -> pd.DataFrame:
+def read_frame(file: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """The frame :func:`write_frame` wrote (only ``columns``, if given: the others are not read)."""
     import pyarrow as pa
 
     with pa.OSFile(str(file), "rb") as source:  # read into memory (not mapped: the file may be replaced)
@@ -455,7 +484,7 @@ def _read_kept(file: Path, columns: list[str] | None) -> pd.DataFrame:
         options = pa.ipc.IpcReadOptions(included_fields=fields)
         table = pa.ipc.open_file(source, options=options).read_all()
     frame = table.to_pandas(split_blocks=True)
-    return frame if columns is None else frame[[*columns, *(c for c in frame.columns if c.startswith(_NONE))]]
+    return _thaw(frame if columns is None else frame[[*columns, *(c for c in frame.columns if c.startswith(_NONE))]])
 
 
 def _ipc_options():
@@ -493,7 +522,8 @@ def pack(frame: pd.DataFrame):
 
 
 def unpack(packed) -> pd.DataFrame:
-    """The frame :func:`pack` packed: a new frame on each call."""
+    """The frame :func:`pack` packed (its bytes, or an open file holding them): a new frame on
+    each call."""
     import pyarrow as pa
 
     return _thaw(pa.ipc.open_stream(packed).read_all().to_pandas(split_blocks=True))

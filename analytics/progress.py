@@ -28,16 +28,23 @@ Formulas (percentages in percent, unrounded; amounts in the indicator's unit of 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from . import db
+from . import db, worker
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 PathLike = str | os.PathLike | None
+log = logging.getLogger(__name__)
 
 STATUS = {"done": "已完成", "ahead": "超进度", "on_track": "达进度", "behind": "欠进度",
           "far_behind": "严重滞后", "missing": "未报送", "excluded": "不纳入"}
@@ -209,20 +216,59 @@ def gap_table(year: int, period: int, path: PathLike = None, units: list[str] | 
                                                                      bands, ranked))
 
 
-def _gap_table(con, year: int, period: int, units, indicators, basis, bands: Bands, ranked: bool) -> pd.DataFrame:
-    base = con.execute(_BASE_SQL, {"year": year, "period": period}).df()
-    shares = con.execute(_SHARES_SQL, {"year": year}).df()
-    pairs = base[["unit_id", "indicator_id"]].drop_duplicates()
-    con.register("_pairs", pairs)
-    meta = con.execute(_META_SQL).df()
-    con.unregister("_pairs")
-    owners = con.execute(_OWNERS_SQL, {"asof": _period_end(year, period)}).df()
+_BANDS = ("ahead_pp", "far_behind_pp", "rate_ahead_pp", "rate_far_behind_pp")
+
+
+def _gap_table(con, year: int, period: int, units, indicators, basis, bands: Bands, ranked: bool
+               ) -> pd.DataFrame | Path:
+    """The gap table — or, computed by a worker process (the app server's choice for big data:
+    :func:`worker.wanted`), the file holding it; computed here also when the worker fails (logged)."""
+    tables = _read(con, year, period)
+    arguments = {"year": int(year), "period": int(period), "units": units and [str(u) for u in units],
+                 "indicators": indicators and [str(i) for i in indicators], "basis": basis,
+                 "bands": {b: float(getattr(bands, b)) for b in _BANDS}, "ranked": bool(ranked)}
+    if worker.wanted(tables["base"].num_rows):
+        try:
+            return worker.run("gap", tables, arguments)
+        except (worker.WorkerFailed, OSError) as e:
+            log.warning("进度差距表的子进程失败，改在本进程计算：%s", e)
+    return _gap_frames({name: con.from_arrow(table).df() for name, table in tables.items()}, **arguments)
+
+
+def _read(con, year: int, period: int) -> dict[str, "pa.Table"]:
+    """What the gap table of ``year``/``period`` reads, as Arrow tables (for a worker process,
+    analytics/worker.py; made frames as ``.df()`` makes them)."""
+    base = db.arrow_table(con, _BASE_SQL, {"year": year, "period": period})
+    con.register("_pairs", base)
+    try:
+        meta = db.arrow_table(con, _META_SQL)
+    finally:
+        con.unregister("_pairs")
+    return {"base": base, "shares": db.arrow_table(con, _SHARES_SQL, {"year": year}), "meta": meta,
+            "owners": db.arrow_table(con, _OWNERS_SQL, {"asof": _period_end(year, period)})}
+
+
+def gap_from_tables(tables: dict, **arguments) -> pd.DataFrame:
+    """The gap table from what :func:`_read` read — the worker's task (analytics/worker.py: the
+    app server computes a big gap table in a child process)."""
+    import duckdb
+    con = duckdb.connect()  # (in memory: converts the tables to frames exactly as .df() does)
+    try:
+        frames = {name: con.from_arrow(table).df() for name, table in tables.items()}
+    finally:
+        con.close()
+    return _gap_frames(frames, **arguments)
+
+
+def _gap_frames(f: dict[str, pd.DataFrame], year: int, period: int, units, indicators, basis, bands: dict,
+                ranked: bool) -> pd.DataFrame:
+    base = f["base"]
     if not ranked:  # ranks need every unit; without them the filters can apply first (faster)
         base = base[(base.unit_id.isin(units) if units else True) & (base.indicator_id.isin(indicators) if indicators else True)]
-    frame = _assemble(base, meta, owners)
+    frame = _assemble(base, f["meta"], f["owners"])
     if frame.empty:
         return frame
-    out = _compute(frame, shares, year, period, basis, bands)
+    out = _compute(frame, f["shares"], year, period, basis, Bands(**bands))
     if units:
         out = out[out.unit_id.isin(units)]
     if indicators:

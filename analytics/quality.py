@@ -25,19 +25,23 @@ Formulas (the help text of each rule states them too):
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from . import db
+from . import db, worker
 from .errors import Actor, AnalyticsError
 from .roles import require
 
 PathLike = str | os.PathLike | None
+log = logging.getLogger(__name__)
 
 SEVERITIES = ("high", "medium", "low")
 FAMILIES = ("漏报", "累计关系", "冒报/虚报", "瞒报", "公布值核对", "修订")
@@ -274,19 +278,30 @@ FROM uploads up WHERE up.status = 'partial'
        OR EXISTS (SELECT 1 FROM targets t WHERE t.upload_id = up.upload_id AND t.year = $year))"""
 
 
-def _load(con, year: int, period: int | None) -> _Data:
+def _read(con, year: int) -> dict[str, pa.Table]:
+    """What the checks of ``year`` read, as Arrow tables: handed as they are to a worker process
+    (analytics/worker.py), or made frames here by :func:`_data`."""
+    return {"revs": db.arrow_table(con, _SQL_REVS, [year]), "hist": db.arrow_table(con, _SQL_HIST, [year, year]),
+            "targets": db.arrow_table(con, _SQL_TARGETS, [year, year]), "indicators": db.arrow_table(con, _SQL_IND),
+            "units": db.arrow_table(con, _SQL_UNITS), "partial": db.arrow_table(con, _SQL_PARTIAL, {"year": year})}
+
+
+def _data(tables: dict[str, pa.Table], year: int, period: int | None) -> _Data:
     # by way of Arrow: text as pandas' text type, even for no row (.df() then gives Python objects, and
     # concatenated with an empty history this year's values became Python strings: ~200 MB more)
-    revs = db.arrow_frame(con, _SQL_REVS, [year])
+    f = {name: table.to_pandas() for name, table in tables.items()}
+    revs = f["revs"]
     revs["prev_upload_id"] = revs.prev_upload_id.astype("Int32")  # (Arrow gives float64 with NaN)
     latest = revs.revision == revs.revisions
     # every value's latest revision: without revisions that is every row, shared (not copied)
     cur = (revs if latest.all() else revs[latest]).drop(columns=["prev_value", "prev_upload_id"]).reset_index(drop=True)
     if period is None:
         period = int(cur.period.max()) if len(cur) else 12
-    return _Data(year, int(period), cur, db.arrow_frame(con, _SQL_HIST, [year, year]), revs,
-                 db.arrow_frame(con, _SQL_TARGETS, [year, year]), con.execute(_SQL_IND).df(),
-                 con.execute(_SQL_UNITS).df(), con.execute(_SQL_PARTIAL, {"year": year}).df())
+    return _Data(year, int(period), cur, f["hist"], revs, f["targets"], f["indicators"], f["units"], f["partial"])
+
+
+def _load(con, year: int, period: int | None) -> _Data:
+    return _data(_read(con, year), year, period)
 
 
 # ------------------------------------------------------------------ the rules
@@ -830,9 +845,33 @@ def _assemble(d: _Data, found: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def compute(con, year: int, period: int | None = None, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """Run every enabled rule on an open connection: flags of ``year`` for periods ≤
     ``period`` (default: the latest period of the year); reviews not joined."""
-    d = _load(con, int(year), period)
-    found = {rid: fn(d, settings) for rid, fn in CHECKS.items() if settings.enabled(rid)}
-    return _assemble(d, found)
+    return _run(_load(con, int(year), period), settings)
+
+
+def _run(d: _Data, settings: Settings) -> pd.DataFrame:
+    return _assemble(d, {rid: fn(d, settings) for rid, fn in CHECKS.items() if settings.enabled(rid)})
+
+
+def flags_from_tables(tables: dict[str, pa.Table], year: int, period: int | None, overrides: dict,
+                      disabled: list) -> pd.DataFrame:
+    """:func:`compute` on what :func:`_read` read, ``numbers`` as JSON text — the worker's task
+    (analytics/worker.py: the app server checks in a child process)."""
+    return _numbers_as_json(_run(_data(tables, year, period), Settings.of(overrides, disabled)))
+
+
+def _computed(con, year: int, period: int | None, settings: Settings) -> pd.DataFrame | Path:
+    """The flags of ``year`` (``numbers`` as JSON text) — or, computed by a worker process (the
+    app server's choice for big data: :func:`worker.wanted`), the file holding them; computed
+    here also when the worker fails (logged)."""
+    tables = _read(con, int(year))
+    arguments = {"year": int(year), "period": period, "overrides": dict(settings.overrides),
+                 "disabled": sorted(settings.disabled)}
+    if worker.wanted(tables["revs"].num_rows):
+        try:
+            return worker.run("quality", tables, arguments)
+        except (worker.WorkerFailed, OSError) as e:
+            log.warning("数据质量检查的子进程失败，改在本进程计算：%s", e)
+    return flags_from_tables(tables, **arguments)
 
 
 def _verified(con) -> pd.DataFrame:
@@ -855,8 +894,7 @@ def _join_reviews(con, flags: pd.DataFrame) -> pd.DataFrame:
 def _kept(con, year: int, period: int | None, settings: Settings, columns: list[str] | None = None) -> pd.DataFrame:
     """The flags without reviews, computed once per data version and kept (db.cached_frame)."""
     key = json.dumps([int(year), period, list(settings.overrides), sorted(settings.disabled)])
-    return db.cached_frame(con, "quality", key, lambda: _numbers_as_json(compute(con, year, period, settings)),
-                           columns)
+    return db.cached_frame(con, "quality", key, lambda: _computed(con, year, period, settings), columns)
 
 
 def check(year: int, period: int | None = None, path: PathLike = None,

@@ -526,6 +526,30 @@ def test_a_kept_result_is_computed_once_per_data_version_and_read_back_unchanged
     assert len(calls) == 3 and kept(["v"]).equals(fresh) and len(calls) == 3
 
 
+
+def test_a_result_written_to_a_file_is_moved_into_place_and_read_back(small_db, tmp_path):
+    """compute() may answer with the file db.write_frame wrote (a worker process's answer): it is
+    kept as it is (moved, not rewritten) and only ``columns`` are read; where the folder cannot
+    be written it is read from where it is, then removed."""
+    frame = pd.DataFrame({"k": ["a", "b"], "text": pd.Series(["x", None], dtype=object), "v": [1.5, 2.0]})
+
+    def written(name):
+        db.write_frame(tmp_path / name, frame)
+        return tmp_path / name
+
+    with db.connect(small_db) as con:
+        part = db.cached_frame(con, "file", "key", lambda: written("a.arrow"), ["k", "text"])
+        assert list(part.columns) == ["k", "text"] and part.text[1] is None
+        assert not (tmp_path / "a.arrow").exists()
+        pd.testing.assert_frame_equal(db.cached_frame(con, "file", "key", lambda: pytest.fail("recomputed")), frame)
+    elsewhere = tmp_path / "other.duckdb"
+    shutil.copy(small_db, elsewhere)
+    Path(f"{elsewhere}.derived").write_text("not a folder")  # results cannot be kept beside it
+    with db.connect(elsewhere) as con:
+        pd.testing.assert_frame_equal(db.cached_frame(con, "file", "key", lambda: written("b.arrow"), ["v"]),
+                                      frame[["v"]])
+    assert not (tmp_path / "b.arrow").exists()
+
 def test_a_kept_result_keeps_dtypes_and_never_loads_parquet(small_db):
     """Kept results are Arrow IPC: every dtype the pages use comes back as it was, and reading
     one does not load pyarrow.parquet (its libraries cost the server ~10 MB resident)."""

@@ -5,8 +5,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import tempfile
 import threading
+import uuid
+import weakref
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,7 +19,7 @@ import pyarrow as pa
 import streamlit as st
 
 from analytics import browse as browse_mod
-from analytics import db, progress
+from analytics import db, progress, worker
 
 if TYPE_CHECKING:
     from analytics.ingest import IngestOptions
@@ -24,16 +28,17 @@ if TYPE_CHECKING:
 def _frames(show_spinner: bool | str, max_entries: int):
     """Like st.cache_data, for big DataFrames: one copy in the server, shared by every session
     (st.cache_data pickles a result when it stores it and unpickles a private copy on every
-    rerun of every session), held packed between runs (db.pack: the gap table at 300 units ×
-    300 indicators in ~5 MB instead of ~40 MB). The run that computes a frame uses it as
-    computed while it is packed in the background; later runs unpack it (~40 ms, once for all
-    the runs under way: :func:`script_run`). Callers get a shallow copy (pandas' copy-on-write
-    keeps the shared frame as it was). A frame Arrow cannot carry unchanged is held as computed."""
+    rerun of every session), held packed on disk between runs (db.pack: the gap table at 300
+    units × 300 indicators in a ~5 MB file instead of ~40 MB in memory). The run that computes
+    a frame uses it as computed while it is packed in the background; later runs unpack it
+    (~40 ms, once for all the runs under way: :func:`script_run`). Callers get a shallow copy
+    (pandas' copy-on-write keeps the shared frame as it was). A frame Arrow cannot carry
+    unchanged is held as computed."""
     def wrap(fn):
         @st.cache_resource(show_spinner=show_spinner, max_entries=max_entries)
         @functools.wraps(fn)  # the cache is keyed by fn's name and source
         def cached(*args) -> _Held:
-            held = _Held(fn(*args))
+            held = _Held(fn(*args), functools.partial(fn, *args))
             with _lock:
                 if _runs:
                     _hot.add(held)
@@ -55,14 +60,18 @@ _lock = threading.Lock()
 
 
 class _Held:
-    """A cached frame: as computed until packed, then packed, and unpacked while runs use it."""
+    """A cached frame: as computed until packed, then packed in a file (:func:`_spill`), and
+    unpacked while runs use it. ``recompute`` rebuilds it if its file is gone."""
 
-    def __init__(self, frame: pd.DataFrame):
+    def __init__(self, frame: pd.DataFrame, recompute):
         self.frame: pd.DataFrame | None = frame
-        self.packed: bytes | None = None
+        self.packed: Path | bytes | None = None
+        self.recompute = recompute
 
     def pack(self) -> None:
         packed = db.pack(self.frame)
+        if packed is not None:
+            packed = _spill(self, packed)
         with _lock:
             if packed is None:  # not packable: held as computed
                 return
@@ -71,16 +80,45 @@ class _Held:
                 self.frame = None
         release_memory()  # what packing used (and the frame, if dropped) back to the system
 
+    def _unpack(self) -> pd.DataFrame:
+        if not isinstance(self.packed, Path):
+            return db.unpack(self.packed)
+        try:
+            with pa.OSFile(str(self.packed)) as file:
+                return db.unpack(file)
+        except (OSError, pa.ArrowException):  # its file removed or damaged (a temp-folder cleaner): computed again
+            return self.recompute()
+
     def frame_for_run(self) -> pd.DataFrame:
         with _lock:  # runs arriving together wait for the first one's copy instead of unpacking their own
             if self.frame is None:
-                self.frame = db.unpack(self.packed)
+                self.frame = self._unpack()
             if _runs:  # kept for the runs under way; the last one to end drops it
                 _hot.add(self)
             frame = self.frame
             if not _runs and self.packed is not None:
                 self.frame = None
         return frame
+
+
+_SPILL: tempfile.TemporaryDirectory | None = None  # the packed frames' folder (removed at exit)
+
+
+def _spill(held: _Held, packed: bytes) -> Path | bytes:
+    """``packed`` written to a file of this server's folder in the temp directory, removed when
+    the cache lets ``held`` go: between runs the packed frames (the gap and 进度差距 tables at
+    300 × 300: ~5 MB each) take no memory. The bytes themselves if the file cannot be written."""
+    global _SPILL
+    try:
+        with _lock:
+            if _SPILL is None:
+                _SPILL = tempfile.TemporaryDirectory(prefix="mubiao-frames-")
+        file = Path(_SPILL.name) / f"{uuid.uuid4().hex}.arrows"
+        file.write_bytes(packed)
+    except OSError:
+        return packed
+    weakref.finalize(held, file.unlink, missing_ok=True)
+    return file
 
 
 @contextlib.contextmanager
@@ -388,6 +426,9 @@ def _libc():
         return None
 
 
+# The server checks data quality in a child process (analytics/worker.py): the memory the checks
+# churn goes with the child, and other sessions are not held up by them for seconds.
+worker.ENABLED = True
 _LIBC = _libc()
 # Once per process, before the big tables: memory a run frees goes back to the operating system.
 # Arrow allocates from glibc's malloc (app.py sets ARROW_DEFAULT_MEMORY_POOL: its mimalloc pool
