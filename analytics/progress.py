@@ -281,9 +281,8 @@ def gap_ranked(year: int, period: int, path: PathLike = None, basis: str | None 
     last; ties in the gap table's order) with ``open_flags``: each row's unverified
     data-quality flags of ``period`` (0 when none) — the 进度差距 table. Kept beside the
     database by data version, as the gap table is (a verification is a write: it moves it)."""
-    from . import quality  # (quality does not import this module: no cycle)
-
     def compute() -> pd.DataFrame:
+        from . import quality  # (only to compute: a server reading kept results never loads the checks)
         rows = gap_table(year, period, path, basis=basis)
         counts = quality.open_flags(year, period, path).groupby(["unit_id", "indicator_id"]).size().rename("open_flags")
         rows = rows.sort_values("gap_pp", na_position="last", kind="stable").merge(

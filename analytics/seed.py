@@ -4,10 +4,13 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import db
 from .errors import Actor, AnalyticsError
-from .ingest import IngestReport, ingest_path
+
+if TYPE_CHECKING:
+    from .ingest import IngestReport
 
 DEMO_DIR = db.ROOT / "data" / "demo"
 SYSTEM = Actor("system", "admin", "系统初始化")
@@ -24,6 +27,7 @@ def demo_files(directory: Path = DEMO_DIR) -> list[Path]:
 
 def load_demo(path: str | os.PathLike | None = None, actor: Actor = SYSTEM,
               directory: Path = DEMO_DIR) -> list[IngestReport]:
+    from .ingest import ingest_path  # (only to seed: the app server of a database in use never loads the ingest)
     reports = []
     for f in demo_files(directory):
         report = ingest_path(f, actor, path=path)

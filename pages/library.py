@@ -6,9 +6,10 @@ import streamlit as st
 from analytics import library
 from analytics.errors import AnalyticsError
 from analytics.ingest import KINDS
+from analytics.library import LABELS as L
 from analytics.parse import MEASURES
 from ui import data, state
-from ui.text import KIND_LABELS, LIBRARY, LIBRARY_LABELS as L, NO_DATA, UPLOAD_STATUS, labels, md, year_label
+from ui.text import KIND_LABELS, LIBRARY, NO_DATA, UPLOAD_STATUS, labels, md, year_label
 
 actor = state.guard("edit_data")
 st.title(LIBRARY["title"])

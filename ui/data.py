@@ -86,7 +86,8 @@ class _Held:
         try:
             with pa.OSFile(str(self.packed)) as file:
                 return db.unpack(file)
-        except (OSError, pa.ArrowException):  # its file removed or damaged (a temp-folder cleaner): computed again
+        except (OSError, pa.ArrowException):  # its file removed or damaged (a temp-folder cleaner): computed
+            self.packed = None  # again, and held as computed from then on
             return self.recompute()
 
     def frame_for_run(self) -> pd.DataFrame:

@@ -223,8 +223,9 @@ QUALITY_TEXT = {
     "no_flag_selected": "在上表中点选一行，或在此选择：",
 }
 
-# Managing the year's data (pages/library.py, adjustments.py, rules.py, periods.py; analytics/library.py, locks.py)
-from analytics.library import LABELS as LIBRARY_LABELS  # noqa: E402 — field labels shared with per-cell errors
+# Managing the year's data (pages/library.py, adjustments.py, rules.py, periods.py; analytics/library.py, locks.py);
+# the field labels are analytics.library.LABELS (shared with per-cell errors), not imported here: every page
+# imports this module, and analytics.library brings the whole ingest with it (~5 MB in the server)
 
 KIND_LABELS = {"cumulative": "累计类", "rate": "速度/比率类", "ceiling": "下降类（越小越好）", "milestone": "节点类",
                "veto": "一票否决"}

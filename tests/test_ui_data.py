@@ -1,0 +1,45 @@
+"""ui/data: the big frames the app server caches are held packed in files between runs (not in
+memory), unpacked for the runs that use them, and their files go when the cache lets them go."""
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import pandas as pd
+
+from ui import data
+
+FRAME = pd.DataFrame({"unit": ["清河县", "石门县", None] * 40, "gap_pp": [-12.5, 3.0, float("nan")] * 40})
+
+
+def test_a_packed_frame_lives_in_a_file_between_runs():
+    held = data._Held(FRAME.copy(), lambda: FRAME.copy())
+    held.pack()
+    file = held.packed
+    assert isinstance(file, Path) and file.exists() and held.frame is None  # no run under way: nothing in memory
+    pd.testing.assert_frame_equal(held.frame_for_run(), FRAME)
+    assert held.frame is None
+    with data.script_run():  # runs under way share one unpacked copy
+        first = held.frame_for_run()
+        assert held.frame_for_run() is first and held.frame is first
+    assert held.frame is None  # the last run to end dropped it
+    del held, first
+    gc.collect()
+    assert not file.exists()  # the cache let it go: its file with it
+
+
+def test_a_frame_whose_file_is_gone_is_computed_again():
+    calls = []
+    held = data._Held(FRAME.copy(), lambda: calls.append(1) or FRAME.copy())
+    held.pack()
+    held.packed.unlink()  # a temp-folder cleaner
+    pd.testing.assert_frame_equal(held.frame_for_run(), FRAME)
+    pd.testing.assert_frame_equal(held.frame_for_run(), FRAME)
+    assert calls == [1]  # then held as computed
+
+
+def test_a_frame_arrow_cannot_carry_is_held_as_computed():
+    frame = pd.DataFrame({"numbers": [{"value": 1.5}, {"row": 3}]})
+    held = data._Held(frame, lambda: frame)
+    held.pack()
+    assert held.packed is None and held.frame_for_run() is frame
