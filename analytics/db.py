@@ -164,7 +164,7 @@ class _Files:
         attached), else sharing the attachment."""
         with self.lock:
             if self.instance is None:  # its allocator hands freed memory back to the system as it goes
-                self.instance = duckdb.connect(":memory:", config={"allocator_background_threads": True, "allocator_flush_threshold": "8MB"})
+                self.instance = duckdb.connect(":memory:", config={"allocator_background_threads": True})
             held = self.open.get(file)
             if held is None:
                 self.aliases += 1
@@ -375,16 +375,12 @@ def data_version(path: str | os.PathLike | None = None) -> str:
     return "|".join(parts)
 
 
-def arrow_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> pd.DataFrame:
-    """``con.execute(sql, params).df()`` by way of Arrow, for big results: text columns become
-    pandas' text type without a Python string per value first (the quality checks' 990,000
-    values at 300 units × 300 indicators: 0.4 s instead of 1.0–1.5 s, ~250 MB less at the
-    peak). Unlike ``.df()``, an integer column with NULLs comes as float64: cast it if it matters."""
-    return arrow_table(con, sql, params).to_pandas()
-
-
 def arrow_table(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None):
-    """The result of a query as a pyarrow Table."""
+    """The result of a query as a pyarrow Table — for big results, and for a worker process
+    (analytics/worker.py). Its ``.to_pandas()`` is ``.df()`` with text columns as pandas' text
+    type without a Python string per value first (the quality checks' 990,000 values at 300
+    units × 300 indicators: 0.4 s instead of 1.0–1.5 s, ~250 MB less at the peak); unlike
+    ``.df()``, an integer column with NULLs comes as float64: cast it if it matters."""
     return con.sql(sql, params=params).to_arrow_table()
 
 

@@ -604,14 +604,14 @@ def test_a_frame_arrow_cannot_carry_unchanged_is_not_packed():
     assert db.pack(pd.DataFrame({"category": pd.Categorical([], categories=["重点项目"])})) is None
 
 
-def test_arrow_frame_is_the_df_of_the_query_with_text_as_text_even_when_empty(small_db):
-    """db.arrow_frame (big results by way of Arrow) gives what .df() gives, and text columns
+def test_arrow_table_to_pandas_is_the_df_of_the_query_with_text_as_text_even_when_empty(small_db):
+    """db.arrow_table(...).to_pandas() (big results by way of Arrow) gives what .df() gives, and text columns
     are pandas' text type also for no row, where .df() gives Python objects (an empty history
     concatenated with this year's values once turned them all into Python strings)."""
     sql = "SELECT unit_id, name, level, peer_group, length(name) AS n FROM units WHERE length(name) > ? ORDER BY ALL"
     with db.connect(small_db) as con:
-        arrow, plain = db.arrow_frame(con, sql, [0]), con.execute(sql, [0]).df()
-        empty, plain_empty = db.arrow_frame(con, sql, [1000]), con.execute(sql, [1000]).df()
+        arrow, plain = db.arrow_table(con, sql, [0]).to_pandas(), con.execute(sql, [0]).df()
+        empty, plain_empty = db.arrow_table(con, sql, [1000]).to_pandas(), con.execute(sql, [1000]).df()
     assert len(arrow) > 0
     pd.testing.assert_frame_equal(arrow, plain)
     assert list(empty.columns) == list(arrow.columns) and len(empty) == 0
