@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -227,7 +228,8 @@ def _gap_table(con, year: int, period: int, units, indicators, basis, bands: Ban
     arguments = {"year": int(year), "period": int(period), "units": units and [str(u) for u in units],
                  "indicators": indicators and [str(i) for i in indicators], "basis": basis,
                  "bands": {b: float(getattr(bands, b)) for b in _BANDS}, "ranked": bool(ranked)}
-    if worker.wanted(tables["base"].num_rows):
+    rows = tables["base"].num_rows if ranked or not (units or indicators) else 0  # unranked: only the rows asked for
+    if worker.wanted(rows):
         try:
             return worker.run("gap", tables, arguments)
         except (worker.WorkerFailed, OSError) as e:
@@ -283,8 +285,11 @@ def gap_ranked(year: int, period: int, path: PathLike = None, basis: str | None 
     database by data version, as the gap table is (a verification is a write: it moves it)."""
     def compute() -> pd.DataFrame:
         from . import quality  # (only to compute: a server reading kept results never loads the checks)
-        rows = gap_table(year, period, path, basis=basis)
-        counts = quality.open_flags(year, period, path).groupby(["unit_id", "indicator_id"]).size().rename("open_flags")
+        # the checks (seconds; in the app server a child process) run while the gap table is computed
+        with ThreadPoolExecutor(1, thread_name_prefix="open-flags") as pool:
+            flags = pool.submit(quality.open_flags, year, period, path)
+            rows = gap_table(year, period, path, basis=basis)
+            counts = flags.result().groupby(["unit_id", "indicator_id"]).size().rename("open_flags")
         rows = rows.sort_values("gap_pp", na_position="last", kind="stable").merge(
             counts.reset_index(), how="left", on=["unit_id", "indicator_id"])
         rows["open_flags"] = rows.open_flags.fillna(0).astype("int64")

@@ -874,6 +874,16 @@ def _computed(con, year: int, period: int | None, settings: Settings) -> pd.Data
     return flags_from_tables(tables, **arguments)
 
 
+def _flags(computed: pd.DataFrame | Path) -> pd.DataFrame:
+    """What :func:`_computed` gave, as a frame (a worker's file read, then removed)."""
+    if not isinstance(computed, Path):
+        return computed
+    try:
+        return db.read_frame(computed)
+    finally:
+        computed.unlink(missing_ok=True)
+
+
 def _verified(con) -> pd.DataFrame:
     """The flags whose latest review is 已核实: flag_key, comment, verified_by, verified_at."""
     return con.execute("""SELECT flag_key, comment, username AS verified_by, reviewed_at AS verified_at
@@ -1021,10 +1031,9 @@ def _write_flags(con, flags: pd.DataFrame, year: int, upload_id: int | None, act
     con.execute("INSERT INTO quality_runs VALUES (?, ?, ?, now()::TIMESTAMP, ?, ?, ?)",
                 [run_id, year, upload_id, actor.username, len(flags),
                  json.dumps({"overrides": dict(settings.overrides), "disabled": sorted(settings.disabled)})])
-    if len(flags):
+    if len(flags):  # (numbers: JSON text)
         frame = flags[["flag_key", "rule", "severity", "year", "period", "unit_id", "indicator_id", "measure", "value",
-                       "explanation", "file", "row", "upload_id", "revision"]].copy()
-        frame["numbers"] = [json.dumps(n, ensure_ascii=False, default=str) for n in flags.numbers]
+                       "numbers", "explanation", "file", "row", "upload_id", "revision"]]
         con.register("_qflags", frame)
         try:
             con.execute(_INSERT_FLAGS, [run_id])
@@ -1037,7 +1046,7 @@ def store_flags(year: int, actor: Actor, path: PathLike = None, settings: Settin
     """Run the checks on demand and store the flags (one audited transaction)."""
     require(actor, "verify_flag")
     with db.connect(path) as con:
-        flags = compute(con, year, 12, settings)
+        flags = _flags(_computed(con, year, 12, settings))
         with db.transaction(con, actor, "quality_check", {"year": year, "flags": len(flags)}) as detail:
             detail["run_id"] = _write_flags(con, flags, year, None, actor, settings)
     return detail
@@ -1064,7 +1073,7 @@ def after_upload(con, report, actor: Actor) -> None:
             {"u": report.upload_id}).fetchall()]
         if not years:
             return
-        results = [(y, compute(con, y, 12)) for y in years]
+        results = [(y, _flags(_computed(con, y, 12, DEFAULT_SETTINGS))) for y in years]
         total = 0
         with db.transaction(con, actor, "quality_after_upload", audit=False):
             for y, flags in results:

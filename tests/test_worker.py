@@ -3,6 +3,7 @@ the gap table of big data) is what this process computes, the route is taken onl
 for, and a failed child is only a slower answer."""
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from pathlib import Path
@@ -100,6 +101,10 @@ def test_small_data_is_computed_here(demo_db, monkeypatch):
     monkeypatch.setattr(worker, "ENABLED", True)  # MIN_ROWS as shipped: the demo year has ~7,000 values
     monkeypatch.setattr(worker, "run", lambda *a: pytest.fail("a child for small data"))
     assert len(quality.check(YEAR, PERIOD, demo_db)) and len(progress.gap_table(YEAR, PERIOD, demo_db))
+    # one row's history (the 进度差距 detail: one unranked call per month) is small whatever the data
+    monkeypatch.setattr(worker, "MIN_ROWS", 1)
+    row = progress.gap_table(YEAR, PERIOD, demo_db)[["unit_id", "indicator_id"]].iloc[0]
+    assert len(progress.gap_history(YEAR, PERIOD, row.unit_id, row.indicator_id, demo_db)) > 0
     assert not worker.wanted(worker.MIN_ROWS - 1) and worker.wanted(worker.MIN_ROWS)
     monkeypatch.setattr(worker, "ENABLED", False)
     assert not worker.wanted(10 ** 9)
@@ -130,3 +135,23 @@ def test_when_the_child_fails_the_server_computes_here(demo_db, tmp_path, monkey
     monkeypatch.setattr(worker, "ENABLED", False)
     pd.testing.assert_frame_equal(flags, quality.check(YEAR, PERIOD, other))
     assert len(gap) == len(progress.gap_table(YEAR, PERIOD, other)) > 0
+
+
+def test_an_upload_through_the_server_stores_the_flags_the_cli_would(demo_db, tmp_path, worker_on, monkeypatch,
+                                                                       analyst):
+    """The checks after an upload (quality.after_upload) run in the child too, and store the same
+    flags — keys, texts and numbers — as the same upload through the CLI."""
+    from analytics.ingest import ingest_bytes
+    other = copy_db(demo_db, tmp_path / "other.duckdb")
+    csv = "年份,期间,单位,指标,计量单位,口径,目标值,数值\n2026,9,清河县,固定资产投资,亿元,ytd,,100\n".encode()
+    served = ingest_bytes(csv, "a.csv", analyst, path=demo_db)
+    assert served.status == "stored" and worker_on == ["quality"]
+    monkeypatch.setattr(worker, "ENABLED", False)
+    local = ingest_bytes(csv, "a.csv", analyst, path=other)
+    assert served.notes == local.notes and any("条预警" in n for n in served.notes)
+    sql = "SELECT flag_key, rule, severity, numbers, explanation FROM quality_flags ORDER BY flag_key"
+    stored, cli = db.query(sql, path=demo_db), db.query(sql, path=other)
+    assert len(stored) > 10
+    for frame in (stored, cli):  # (the two uploads' own times differ, in the numbers of the revision flags)
+        frame["numbers"] = [{k: v for k, v in json.loads(n).items() if k != "uploaded_at"} for n in frame.numbers]
+    pd.testing.assert_frame_equal(stored, cli)
