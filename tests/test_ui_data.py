@@ -43,3 +43,26 @@ def test_a_frame_arrow_cannot_carry_is_held_as_computed():
     held = data._Held(frame, lambda: frame)
     held.pack()
     assert held.packed is None and held.frame_for_run() is frame
+
+
+def test_memory_is_released_again_after_the_last_run_ended(monkeypatch):
+    """The end of the last run releases memory, then again at each of SEND_SECONDS (the event loop
+    sends that run's messages after it, slower to a slow client); a run under way stops the
+    repeats, and its end starts them anew."""
+    import time
+    calls = []
+    monkeypatch.setattr(data, "release_memory", lambda: calls.append(time.monotonic()))
+    monkeypatch.setattr(data, "SEND_SECONDS", (0.05, 0.05, 0.05))
+    with data.script_run():
+        pass
+    time.sleep(0.5)
+    assert len(calls) == 1 + 3
+    calls.clear()
+    with data.script_run():
+        pass
+    time.sleep(0.07)  # the end, and the first repeat
+    with data.script_run():  # a run starts: the repeat pending now is the last of that chain
+        time.sleep(0.3)
+        assert len(calls) == 3
+    time.sleep(0.5)
+    assert len(calls) == 3 + 1 + 3  # this run's end, and its repeats

@@ -146,20 +146,34 @@ def script_run():
 
 
 _trim: threading.Timer | None = None  # the one pending release after the last run ended
-SEND_SECONDS = 0.3
+SEND_SECONDS = (0.3, 1.0, 3.0)  # releases after the last run ended (each counted from the one before)
 
 
-def _release_after_send() -> None:
-    """Release memory again :data:`SEND_SECONDS` after the last run ended (``_lock`` held): the
-    server's event loop serializes and sends a run's messages after the run, in its own heap
-    (~2 MB per session on the 进度差距 page at 90,000 rows), which the release at the run's end
-    cannot return yet — twenty sessions left ~20 MB more resident."""
+def _release_after_send(step: int = 0) -> None:
+    """Release memory again after the last run ended (``_lock`` held): the server's event loop
+    serializes and sends a run's messages after the run, in its own heap (~2 MB per session on
+    the 进度差距 page at 90,000 rows), which the release at the run's end cannot return yet —
+    twenty sessions left ~20 MB more resident. A slow client takes its messages late, so the
+    release is repeated at :data:`SEND_SECONDS` (a run that starts meanwhile cancels the rest;
+    its end starts them anew)."""
     global _trim
     if _trim is not None:
         _trim.cancel()
-    _trim = threading.Timer(SEND_SECONDS, release_memory)
+    _trim = threading.Timer(SEND_SECONDS[step], _release_and_again, (step,))
     _trim.daemon = True
     _trim.start()
+
+
+def _release_and_again(step: int) -> None:
+    global _trim
+    release_memory()
+    with _lock:
+        if _runs or _trim is None or threading.current_thread() is not _trim:
+            return  # a run under way (its end schedules anew), or rescheduled already
+        if step + 1 < len(SEND_SECONDS):
+            _release_after_send(step + 1)
+        else:
+            _trim = None
 
 
 @st.cache_resource(show_spinner="首次启动：正在创建数据库并载入演示数据…")
