@@ -427,15 +427,20 @@ def cached_frame(con: duckdb.DuckDBPyConnection, kind: str, key: str,
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    written = isinstance(result, Path)
-    kept = folder is not None and _keep(folder, name, kind, version, result)
-    if not written:
+    if folder is not None and _keep(folder, name, kind, version, result) and isinstance(result, Path):
+        return read_frame(folder / name, columns)  # (moved there)
+    return take_frame(result, columns)
+
+
+def take_frame(result: pd.DataFrame | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A computation's result as a frame (only ``columns``, if given): a file :func:`write_frame`
+    wrote (a worker process's answer, analytics/worker.py) is read and then removed."""
+    if not isinstance(result, Path):
         return result if columns is None else result[columns]
     try:
-        return read_frame(folder / name if kept else result, columns)
+        return read_frame(result, columns)
     finally:
-        if not kept:
-            result.unlink(missing_ok=True)
+        result.unlink(missing_ok=True)
 
 
 def _keep(folder: Path, name: str, kind: str, version: str, result: pd.DataFrame | Path) -> bool:

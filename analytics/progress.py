@@ -28,7 +28,6 @@ Formulas (percentages in percent, unrounded; amounts in the indicator's unit of 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -45,7 +44,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 PathLike = str | os.PathLike | None
-log = logging.getLogger(__name__)
 
 STATUS = {"done": "已完成", "ahead": "超进度", "on_track": "达进度", "behind": "欠进度",
           "far_behind": "严重滞后", "missing": "未报送", "excluded": "不纳入"}
@@ -229,12 +227,8 @@ def _gap_table(con, year: int, period: int, units, indicators, basis, bands: Ban
                  "indicators": indicators and [str(i) for i in indicators], "basis": basis,
                  "bands": {b: float(getattr(bands, b)) for b in _BANDS}, "ranked": bool(ranked)}
     rows = tables["base"].num_rows if ranked or not (units or indicators) else 0  # unranked: only the rows asked for
-    if worker.wanted(rows):
-        try:
-            return worker.run("gap", tables, arguments)
-        except (worker.WorkerFailed, OSError) as e:
-            log.warning("进度差距表的子进程失败，改在本进程计算：%s", e)
-    return _gap_frames({name: con.from_arrow(table).df() for name, table in tables.items()}, **arguments)
+    return worker.compute("gap", tables, arguments, rows,
+                          lambda: _gap_frames({name: con.from_arrow(t).df() for name, t in tables.items()}, **arguments))
 
 
 def _read(con, year: int, period: int) -> dict[str, "pa.Table"]:

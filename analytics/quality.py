@@ -25,7 +25,6 @@ Formulas (the help text of each rule states them too):
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 from dataclasses import dataclass
@@ -41,7 +40,6 @@ from .errors import Actor, AnalyticsError
 from .roles import require
 
 PathLike = str | os.PathLike | None
-log = logging.getLogger(__name__)
 
 SEVERITIES = ("high", "medium", "low")
 FAMILIES = ("漏报", "累计关系", "冒报/虚报", "瞒报", "公布值核对", "修订")
@@ -866,22 +864,8 @@ def _computed(con, year: int, period: int | None, settings: Settings) -> pd.Data
     tables = _read(con, int(year))
     arguments = {"year": int(year), "period": period, "overrides": dict(settings.overrides),
                  "disabled": sorted(settings.disabled)}
-    if worker.wanted(tables["revs"].num_rows):
-        try:
-            return worker.run("quality", tables, arguments)
-        except (worker.WorkerFailed, OSError) as e:
-            log.warning("数据质量检查的子进程失败，改在本进程计算：%s", e)
-    return flags_from_tables(tables, **arguments)
-
-
-def _flags(computed: pd.DataFrame | Path) -> pd.DataFrame:
-    """What :func:`_computed` gave, as a frame (a worker's file read, then removed)."""
-    if not isinstance(computed, Path):
-        return computed
-    try:
-        return db.read_frame(computed)
-    finally:
-        computed.unlink(missing_ok=True)
+    return worker.compute("quality", tables, arguments, tables["revs"].num_rows,
+                          lambda: flags_from_tables(tables, **arguments))
 
 
 def _verified(con) -> pd.DataFrame:
@@ -1046,7 +1030,7 @@ def store_flags(year: int, actor: Actor, path: PathLike = None, settings: Settin
     """Run the checks on demand and store the flags (one audited transaction)."""
     require(actor, "verify_flag")
     with db.connect(path) as con:
-        flags = _flags(_computed(con, year, 12, settings))
+        flags = db.take_frame(_computed(con, year, 12, settings))
         with db.transaction(con, actor, "quality_check", {"year": year, "flags": len(flags)}) as detail:
             detail["run_id"] = _write_flags(con, flags, year, None, actor, settings)
     return detail
@@ -1073,7 +1057,7 @@ def after_upload(con, report, actor: Actor) -> None:
             {"u": report.upload_id}).fetchall()]
         if not years:
             return
-        results = [(y, _flags(_computed(con, y, 12, DEFAULT_SETTINGS))) for y in years]
+        results = [(y, db.take_frame(_computed(con, y, 12, DEFAULT_SETTINGS))) for y in years]
         total = 0
         with db.transaction(con, actor, "quality_after_upload", audit=False):
             for y, flags in results:

@@ -18,28 +18,45 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
+import pandas as pd
 import pyarrow as pa
 
 from . import db
 
+log = logging.getLogger(__name__)
 ENABLED = False  # the app server sets it (ui/data)
 MIN_ROWS = 50_000  # smaller inputs are computed in the process: starting a child takes ~0.7 s
 
 # task name → (module, function): the function takes ({name: pa.Table}, **arguments) → DataFrame
 TASKS = {"quality": ("analytics.quality", "flags_from_tables"),
          "gap": ("analytics.progress", "gap_from_tables")}
+NAMES = {"quality": "数据质量检查", "gap": "进度差距表"}  # for the log
 
 
 def wanted(rows: int) -> bool:
     """Whether a computation whose main input has ``rows`` rows goes to a child process."""
     return ENABLED and rows >= MIN_ROWS
+
+
+def compute(task: str, tables: dict[str, pa.Table], arguments: dict, rows: int, here: Callable[[], pd.DataFrame]
+            ) -> pd.DataFrame | Path:
+    """The result of ``task``: computed by a child process (:func:`run`) if :func:`wanted` for
+    ``rows``, else — and when the child fails (logged) — ``here()`` in this process."""
+    if wanted(rows):
+        try:
+            return run(task, tables, arguments)
+        except (WorkerFailed, OSError) as e:
+            log.warning("%s的子进程失败，改在本进程计算：%s", NAMES.get(task, task), e)
+    return here()
 
 
 class WorkerFailed(RuntimeError):

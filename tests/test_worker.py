@@ -22,11 +22,7 @@ GAP_ARGS = {"year": YEAR, "period": PERIOD, "units": None, "indicators": None, "
 
 def child(task: str, tables: dict, arguments: dict) -> pd.DataFrame:
     """worker.run's answer: the frame in the file it returns (removed after)."""
-    result = worker.run(task, tables, arguments)
-    try:
-        return db.read_frame(result)
-    finally:
-        result.unlink()
+    return db.take_frame(worker.run(task, tables, arguments))
 
 
 def same_as_kept(there: pd.DataFrame, here: pd.DataFrame, folder) -> None:
