@@ -50,13 +50,15 @@ def test_memory_is_released_again_after_the_last_run_ended(monkeypatch):
     sends that run's messages after it, slower to a slow client); a run under way stops the
     repeats, and its end starts them anew."""
     import time
-    calls = []
+    calls, freezes = [], []
     monkeypatch.setattr(data, "release_memory", lambda: calls.append(time.monotonic()))
+    monkeypatch.setattr(data, "_collect_and_freeze", lambda quiet: freezes.append(quiet))
     monkeypatch.setattr(data, "SEND_SECONDS", (0.05, 0.05, 0.05))
     with data.script_run():
         pass
     time.sleep(0.5)
     assert len(calls) == 1 + 3
+    assert freezes == [False, False, True]  # after each repeat; the last one ends the quiet spell
     calls.clear()
     with data.script_run():
         pass
@@ -66,3 +68,36 @@ def test_memory_is_released_again_after_the_last_run_ended(monkeypatch):
         assert len(calls) == 3
     time.sleep(0.5)
     assert len(calls) == 3 + 1 + 3  # this run's end, and its repeats
+
+
+class _Cycle:
+    def __init__(self):
+        self.me = self  # only the cycle collector frees it
+
+
+def test_survivors_are_frozen_between_runs_and_collected_in_a_later_quiet_spell(monkeypatch):
+    """The full collection between runs freezes what survived, so Streamlit's collection after
+    each run walks only what was made since; an object frozen while in use and dropped later is
+    freed in the next quiet spell once the freeze is FREEZE_SECONDS old, and not before."""
+    import gc
+    import weakref
+    monkeypatch.setattr(data, "release_memory", lambda: None)
+    try:
+        monkeypatch.setattr(data, "FREEZE_GROWTH", 0)
+        kept = _Cycle()
+        data._collect_and_freeze(quiet=False)
+        assert gc.get_freeze_count() > 0 and gc.is_tracked(kept)
+        assert len(gc.get_objects()) < 1_000  # what the collection after a run walks now
+        alive = weakref.ref(kept)
+        del kept
+        gc.collect()
+        assert alive() is not None  # frozen: the collection after a run leaves it
+        monkeypatch.setattr(data, "FREEZE_GROWTH", 10**9)
+        data._collect_and_freeze(quiet=False)  # few new objects, not quiet: nothing done
+        data._collect_and_freeze(quiet=True)  # quiet, but frozen just now
+        assert alive() is not None
+        monkeypatch.setattr(data, "FREEZE_SECONDS", 0.0)
+        data._collect_and_freeze(quiet=True)
+        assert alive() is None
+    finally:
+        gc.unfreeze()
