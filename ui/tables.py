@@ -2,6 +2,8 @@
 with thousands separators, units in the headers."""
 from __future__ import annotations
 
+import contextlib
+import threading
 from html import escape
 
 import pandas as pd
@@ -44,6 +46,8 @@ def _html_table(view: pd.DataFrame, labels: list[str], codes) -> str:
 
 
 STATIC_ROWS = 15  # a short list may be a plain HTML table
+BIG_ROWS = 10_000  # a table this long is converted for the browser by one run at a time
+_converting = threading.Lock()
 
 
 def gap_frame(rows: pd.DataFrame, columns: list[str], key: str | None = None, height: int | str = "auto",
@@ -51,7 +55,15 @@ def gap_frame(rows: pd.DataFrame, columns: list[str], key: str | None = None, he
     """st.dataframe of progress rows: the status a label coloured by its code (the word stays).
     A plain HTML table instead when it has at most STATIC_ROWS rows and ``static`` (the overview's
     short lists: read at a glance, no grid script to load) or meeting mode is on: its type grows
-    with the page's (the grid's does not)."""
+    with the page's (the grid's does not). A table of BIG_ROWS rows or more is copied and converted
+    by one run at a time: twenty leaders opening 进度差距 at once (a meeting starting) converted the
+    90,000-row table together, and the server kept up to 20 MB of that peak (the script runs hold
+    the GIL for that work anyway, so together was no faster)."""
+    with _converting if len(rows) >= BIG_ROWS else contextlib.nullcontext():
+        return _gap_frame(rows, columns, key, height, select, static)
+
+
+def _gap_frame(rows, columns, key, height, select, static):
     view = rows[columns].copy()
     for c in ("completion", "time_progress", "gap_pp", "gap_change"):  # shown as the status was decided
         if c in view:
