@@ -82,8 +82,12 @@ def test_survivors_are_frozen_between_runs_and_collected_in_a_later_quiet_spell(
     import gc
     import weakref
     monkeypatch.setattr(data, "release_memory", lambda: None)
+    monkeypatch.setattr(data.runtime, "exists", lambda: False)  # not served: nothing frozen
+    monkeypatch.setattr(data, "FREEZE_GROWTH", 0)
+    data._collect_and_freeze(quiet=True)
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr(data.runtime, "exists", lambda: True)  # a served app
     try:
-        monkeypatch.setattr(data, "FREEZE_GROWTH", 0)
         kept = _Cycle()
         data._collect_and_freeze(quiet=False)
         assert gc.get_freeze_count() > 0 and gc.is_tracked(kept)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
+from streamlit import runtime
 
 from analytics import browse as browse_mod
 from analytics import db, progress, worker
@@ -483,6 +484,8 @@ def _collect_and_freeze(quiet: bool) -> None:
     (``quiet``) once the last freeze is :data:`FREEZE_SECONDS` old: garbage frozen while still in
     use (a closed session's) is collected then."""
     global _frozen_at
+    if not runtime.exists():  # not served (the CLI; AppTest between its runs): nothing frozen
+        return
     now = time.monotonic()
     if not (len(gc.get_objects()) > FREEZE_GROWTH or quiet and now - _frozen_at > FREEZE_SECONDS):
         return
