@@ -17,15 +17,14 @@ ours = table[table.unit_id == unit_id]
 counts = summary(ours)
 
 st.title(f"{md(unit_name)}{year}年{period_label(period)}目标任务完成情况")
-st.markdown(f"<div class='timeline'>全年时间已过 <b>{period / 12:.1%}</b>（{period_label(period)}，线性）"
-            f" · 纳入考核目标 <b>{counts['targets']}</b> 项"
-            + (f" · 另有 {counts['excluded']} 项未设目标，不纳入" if counts["excluded"] else "") + "</div>",
-            unsafe_allow_html=True)
-cards = st.container(horizontal=True, wrap=True, gap="small")
-for code in ["done", "ahead", "on_track", "behind", "far_behind", "missing"]:
-    cards.markdown(f"<div class='status-card' style='border-left:10px solid {STATUS_COLORS[code]}'>"
-                 f"<div class='status-word'>{STATUS[code]}</div><div class='status-count'>{counts[code]}</div>"
-                 f"<div class='status-unit'>项</div></div>", unsafe_allow_html=True)
+cards = "".join(f"<div class='status-card' style='border-left:10px solid {STATUS_COLORS[code]}'>"
+                f"<div class='status-word'>{STATUS[code]}</div><div class='status-count'>{counts[code]}</div>"
+                f"<div class='status-unit'>项</div></div>"
+                for code in ["done", "ahead", "on_track", "behind", "far_behind", "missing"])
+st.html(f"<div class='timeline'>全年时间已过 <b>{period / 12:.1%}</b>（{period_label(period)}，线性）"
+        f" · 纳入考核目标 <b>{counts['targets']}</b> 项"
+        + (f" · 另有 {counts['excluded']} 项未设目标，不纳入" if counts["excluded"] else "")
+        + f"</div><div class='status-cards'>{cards}</div>")  # one element: drawn at once, wraps on a narrow screen
 
 st.subheader("差距最大的五项（按差距百分点）")
 worst = ours[ours.status_code.isin(["behind", "far_behind"])].sort_values("gap_pp").head(5)

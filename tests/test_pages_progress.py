@@ -95,10 +95,10 @@ def test_overview_counts_timeline_and_worst_five(app_db, table):
     assert at.title[0].value == f"清河县{DEMO_YEAR}年1-{DEMO_PERIOD}月目标任务完成情况"
     ours = table[table.unit_id == HOME]
     counts = progress.summary(ours)
-    cards = {m.group(1): int(m.group(2)) for md in at.markdown for m in
-             [re.search(r"status-word'>([^<]+)</div><div class='status-count'>(\d+)<", md.value)] if m}
+    cards = {word: int(n) for h in at.html
+             for word, n in re.findall(r"status-word'>([^<]+)</div><div class='status-count'>(\d+)<", h.value)}
     assert cards == {progress.STATUS[c]: counts[c] for c in ("done", "ahead", "on_track", "behind", "far_behind", "missing")}
-    timeline = next(md.value for md in at.markdown if "timeline" in md.value)
+    timeline = next(h.value for h in at.html if "timeline" in h.value)
     assert f"全年时间已过 <b>{DEMO_PERIOD / 12:.1%}</b>" in timeline  # 9/12 = 75.0%
     assert f"纳入考核目标 <b>{counts['targets']}</b> 项" in timeline
     # the worst five (by gap, among those behind) = gap_table's five lowest gaps of 欠进度/严重滞后
@@ -135,8 +135,8 @@ def test_overview_for_another_unit_follows_the_sidebar(app_db, table):
     assert not at.exception
     counts = progress.summary(table[table.unit_id == "C02"])
     assert at.title[0].value.startswith(table[table.unit_id == "C02"].unit.iloc[0])
-    cards = {m.group(1): int(m.group(2)) for md in at.markdown for m in
-             [re.search(r"status-word'>([^<]+)</div><div class='status-count'>(\d+)<", md.value)] if m}
+    cards = {word: int(n) for h in at.html
+             for word, n in re.findall(r"status-word'>([^<]+)</div><div class='status-count'>(\d+)<", h.value)}
     assert cards[progress.STATUS["behind"]] == counts["behind"]
     assert cards[progress.STATUS["done"]] == counts["done"]
 

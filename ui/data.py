@@ -7,8 +7,8 @@ import ctypes
 import functools
 import gc
 import tempfile
-import time
 import threading
+import time
 import uuid
 import weakref
 from concurrent.futures import ThreadPoolExecutor

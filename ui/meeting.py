@@ -8,6 +8,7 @@ import streamlit as st
 BASE_CSS = """<style>
 [data-testid="stMainBlockContainer"] {padding-top: 2.2rem;}
 .timeline {font-size: 1.35rem; margin: -0.4rem 0 0.8rem 0;}
+.status-cards {display: flex; flex-wrap: wrap; gap: 0 0.5rem;}
 .status-card {background: #f7f8fa; border-radius: 6px; padding: 0.5rem 0.9rem; margin-bottom: 0.6rem;
               min-width: 9.5rem; white-space: nowrap;}
 .status-word {font-size: 1.15rem; font-weight: 600;}

@@ -66,7 +66,7 @@ def page_state(gap_rows: list[dict]) -> dict:
 
 def shown_state(run: Run) -> dict:
     """The same three things as the page sent them."""
-    html = "".join(run.markdown())
+    html = "".join(run.html())
     bars = [gap_bars(h)[1] for h in run.html() if "<figure class='gap-bars'>" in h][:1]  # the gap chart: one row per bar
     return {"cards": [(word, int(n)) for word, n in CARD.findall(html)],
             "targets": int(m.group(1)) if (m := TARGETS.search(html)) else None,
