@@ -82,11 +82,12 @@ def test_survivors_are_frozen_between_runs_and_collected_in_a_later_quiet_spell(
     import gc
     import weakref
     monkeypatch.setattr(data, "release_memory", lambda: None)
-    monkeypatch.setattr(data.runtime, "exists", lambda: False)  # not served: nothing frozen
     monkeypatch.setattr(data, "FREEZE_GROWTH", 0)
-    data._collect_and_freeze(quiet=True)
+    data._collect_and_freeze(quiet=True)  # the test process is no server (AppTest's Runtime is a stand-in)
     assert gc.get_freeze_count() == 0
-    monkeypatch.setattr(data.runtime, "exists", lambda: True)  # a served app
+    server = object.__new__(data.runtime.Runtime)
+    monkeypatch.setattr(data.runtime, "exists", lambda: True)
+    monkeypatch.setattr(data.runtime, "get_instance", lambda: server)
     try:
         kept = _Cycle()
         data._collect_and_freeze(quiet=False)

@@ -484,8 +484,8 @@ def _collect_and_freeze(quiet: bool) -> None:
     (``quiet``) once the last freeze is :data:`FREEZE_SECONDS` old: garbage frozen while still in
     use (a closed session's) is collected then."""
     global _frozen_at
-    if not runtime.exists():  # not served (the CLI; AppTest between its runs): nothing frozen
-        return
+    if not (runtime.exists() and type(runtime.get_instance()) is runtime.Runtime):
+        return  # not served (the CLI; AppTest, whose Runtime is a stand-in): every object stays collectable
     now = time.monotonic()
     if not (len(gc.get_objects()) > FREEZE_GROWTH or quiet and now - _frozen_at > FREEZE_SECONDS):
         return
