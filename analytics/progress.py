@@ -490,6 +490,13 @@ def warnings(table: pd.DataFrame) -> pd.DataFrame:
                          ).reset_index(drop=True)
 
 
+def first_rows(rows: pd.DataFrame, mask, n: int) -> pd.DataFrame:
+    """The first ``n`` rows where ``mask`` holds. ``rows[mask].head(n)`` copies every matching row
+    first: on the 进度差距 page at 300 × 300 that was ~50,000 rows of ~40 columns per session, for
+    the 40 bars of its chart."""
+    return rows.iloc[np.flatnonzero(np.asarray(mask, dtype=bool))[:n]]
+
+
 def select(rows: pd.DataFrame, categories=None, statuses=None, owners=None, flags=()) -> pd.DataFrame:
     """The filters of the analysis pages: category, status code, 分管领导, and the 重点/难点 flags
     (each empty selection means all)."""

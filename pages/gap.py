@@ -1,7 +1,7 @@
 """进度差距: the full table with filters, the gap chart, and the detail of a clicked row."""
 import streamlit as st
 
-from analytics.progress import BASES, STATUS, select
+from analytics.progress import BASES, STATUS, first_rows, select
 from ui import charts, data, state, tables
 from ui.text import NO_DATA, period_label, labels, md
 
@@ -31,7 +31,7 @@ picked = tables.gap_frame(view, ["unit", "indicator", "target", "ytd", "unit_of_
                                  "acceleration", "status", "quality", "conditions", "basis", "owner_leader", "note"],
                           key="gap_table", height=460, select=True)
 
-cumulative = view[view.kind == "cumulative"].head(40)
+cumulative = first_rows(view, view.kind == "cumulative", 40)
 if not cumulative.empty:
     st.html(charts.gap_bars(cumulative, "完成率与时间进度（%，按差距排序，最多 40 项）"))
     st.caption("条形为完成率，颜色与文字表示状态；黑色竖线为时间进度。速度类、上限类指标见上表的差距列。")

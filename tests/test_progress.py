@@ -648,3 +648,13 @@ def test_gap_ranked_orders_by_the_gap_and_counts_open_flags(demo_db, analyst):
     after = progress.gap_ranked(2026, 9, demo_db).set_index(["unit_id", "indicator_id"]).open_flags
     assert after.loc[(one.unit_id, one.indicator_id)] == before - 1
     assert after.sum() == flagged.sum() - 1
+
+
+def test_first_rows_are_the_first_matching_rows_in_order():
+    rows = pd.DataFrame({"indicator": list("ABCDEFG"), "kind": ["rate", "cumulative", "cumulative", "ceiling",
+                                                                  "cumulative", "cumulative", "rate"]},
+                        index=[10, 11, 12, 13, 14, 15, 16])
+    first = progress.first_rows(rows, rows.kind == "cumulative", 3)
+    assert list(first.indicator) == ["B", "C", "E"] and list(first.index) == [11, 12, 14]
+    assert list(progress.first_rows(rows, rows.kind == "cumulative", 40).indicator) == ["B", "C", "E", "F"]
+    assert progress.first_rows(rows, rows.kind == "level", 5).empty
