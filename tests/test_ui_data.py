@@ -79,9 +79,9 @@ def test_survivors_are_frozen_between_runs_and_collected_in_a_later_quiet_spell(
     """The full collection between runs freezes what survived, so Streamlit's collection after
     each run walks only what was made since; an object frozen while in use and dropped later is
     freed in the next quiet spell once the freeze is FREEZE_SECONDS old, and not before."""
-    import gc
     import weakref
     monkeypatch.setattr(data, "release_memory", lambda: None)
+    monkeypatch.setattr(data, "_frozen_at", float("-inf"))  # restored after the test
     monkeypatch.setattr(data, "FREEZE_GROWTH", 0)
     data._collect_and_freeze(quiet=True)  # the test process is no server (AppTest's Runtime is a stand-in)
     assert gc.get_freeze_count() == 0
