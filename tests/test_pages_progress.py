@@ -90,6 +90,41 @@ def numbers_equal(shown: pd.Series, expected: pd.Series) -> None:
 
 # ---------------------------------------------------------------- 总览
 
+def query_button(at: AppTest) -> str:
+    """The label of the sidebar's 查询条件 popover: the year, period and unit every page uses."""
+    return next(b.proto.popover.label for b in at.sidebar.children.values() if getattr(b, "type", None) == "popover")
+
+
+def test_sidebar_query_conditions_drive_the_pages_and_the_button_says_them(app_db):
+    at = leader()
+    assert query_button(at) == "2026年1-9月 · 全部单位"
+    unit = at.selectbox(key="sidebar_unit")
+    assert unit.options[:3] == ["全部单位", "青川市", "清河县"]
+    assert at.title[0].value == "清河县2026年1-9月目标任务完成情况"  # 全部单位: the overview speaks of our county
+
+    unit.set_value("C02").run()  # a choice is used by the same run: the button, the state and the page agree
+    assert (query_button(at), at.session_state["unit"]) == ("2026年1-9月 · 云岫县", "C02")
+    assert at.title[0].value == "云岫县2026年1-9月目标任务完成情况"
+
+    at.selectbox(key="sidebar_period").set_value(6).run()
+    assert (query_button(at), at.session_state["period"]) == ("2026年1-6月 · 云岫县", 6)
+    assert at.title[0].value == "云岫县2026年1-6月目标任务完成情况"
+
+    at.selectbox(key="sidebar_year").set_value(2025).run()  # 1-6月 was reported in 2025 too: kept
+    assert query_button(at) == "2025年1-6月 · 云岫县"
+    goto(at, "pages/gap.py")  # a page switch keeps the choice
+    assert query_button(at) == "2025年1-6月 · 云岫县" and at.selectbox(key="sidebar_period").value == 6
+
+    at.selectbox(key="sidebar_period").set_value(12).run()
+    at.selectbox(key="sidebar_year").set_value(2026).run()  # 2026 has no 1-12月 yet: its latest period
+    assert (query_button(at), at.session_state["period"]) == ("2026年1-9月 · 云岫县", 9)
+    assert at.selectbox(key="sidebar_period").value == 9
+
+    at.selectbox(key="sidebar_unit").select_index(0).run()  # back to 全部单位
+    assert (query_button(at), at.session_state["unit"]) == ("2026年1-9月 · 全部单位", None)
+    assert not at.exception
+
+
 def test_overview_counts_timeline_and_worst_five(app_db, table):
     at = leader()
     assert at.title[0].value == f"清河县{DEMO_YEAR}年1-{DEMO_PERIOD}月目标任务完成情况"

@@ -6,7 +6,7 @@ import streamlit as st
 from analytics.errors import Actor
 from analytics.roles import ROLES, can
 from ui import auth, data
-from ui.text import NO_DATA, period_label
+from ui.text import NO_DATA, md, period_label
 
 
 def actor() -> Actor | None:
@@ -34,21 +34,37 @@ def guard(permission: str | None = None) -> Actor:
     return who
 
 
-def _choice(label: str, options: list, state_key: str, fmt, help: str | None = None):
-    """A selectbox whose choice lives in ``session_state[state_key]``, not in widget state:
-    the widget is rebuilt from it on every run, so a page switch, a login or a changed
-    option list can never show one value while the pages use another."""
-    ss = st.session_state
-    current = ss.get(state_key)
-    if current not in options:
-        current = options[0]
-    value = st.selectbox(label, options, index=options.index(current), format_func=fmt, help=help)
-    ss[state_key] = value
+def _resolve(state_key: str, options: list):
+    """The choice in ``session_state[state_key]``, or the first option if it is not one (a
+    changed option list); stored back, so that the pages read what the sidebar shows."""
+    value = st.session_state.get(state_key)
+    if value not in options:
+        value = options[0]
+    st.session_state[state_key] = value
     return value
 
 
+_NONE = "\x00"  # the widget's stand-in for the option None (全部单位)
+
+
+def _choice(label: str, options: list, state_key: str, fmt, help: str | None = None) -> None:
+    """A selectbox showing ``session_state[state_key]``; a change is stored there by the
+    widget's callback, which runs before the next script run: the pages and the sidebar's
+    summary read the new choice in that run. The choice lives in ``state_key``, not in widget
+    state: a page switch, a login or a changed option list can never show one value while the
+    pages use another."""
+    ss = st.session_state
+    widget = f"sidebar_{state_key}"
+    shown = [_NONE if option is None else option for option in options]  # a widget holding None shows no choice
+    ss[widget] = _NONE if ss[state_key] is None else ss[state_key]
+    st.selectbox(label, shown, key=widget, format_func=lambda option: fmt(None if option == _NONE else option),
+                 help=help, on_change=lambda: ss.__setitem__(state_key, None if ss[widget] == _NONE else ss[widget]))
+
+
 def sidebar_selectors() -> None:
-    """年份 / 期间 / 单位 in the sidebar; every page reads them through :func:`selection`."""
+    """年份 / 期间 / 单位 in the sidebar, in a popover whose button shows the choice (the
+    selectboxes' script is loaded when it is first opened, not on every first view: ~70 ms);
+    every page reads them through :func:`selection`."""
     cat = data.catalog()
     years = sorted(cat["years"], reverse=True)
     with st.sidebar:
@@ -56,12 +72,18 @@ def sidebar_selectors() -> None:
         if not years:
             st.caption("库中暂无数据")
             return
-        year = _choice("年份", years, "year", lambda y: f"{y}年")
+        year = _resolve("year", years)
         periods = cat["years"][year][::-1]  # latest first: the default is the latest reported period
-        _choice("期间", periods, "period", period_label, help="截至月份：1-2月合并报送，记为 2")
+        period = _resolve("period", periods)
         units = cat["units"]
         names = dict(zip(units.unit_id, units.name))
-        _choice("单位", [None, *units.unit_id], "unit", lambda u: "全部单位" if u is None else names[u])
+        unit = _resolve("unit", [None, *units.unit_id])
+        unit_name = "全部单位" if unit is None else names[unit]
+        with st.popover(f"{year}年{period_label(period)} · {md(unit_name)}", icon=":material/tune:",
+                        width="stretch", key="sidebar_query"):
+            _choice("年份", years, "year", lambda y: f"{y}年")
+            _choice("期间", periods, "period", period_label, help="截至月份：1-2月合并报送，记为 2")
+            _choice("单位", [None, *units.unit_id], "unit", lambda u: "全部单位" if u is None else names[u])
 
 
 def selection() -> tuple[int | None, int | None, str | None]:

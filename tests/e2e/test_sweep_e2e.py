@@ -360,10 +360,9 @@ def period_of(text: str) -> tuple[str, str]:
 
 
 def sidebar_period(page) -> tuple[str, str]:
-    """The year and period chosen in the sidebar (what every page shows): ('2026', '9')."""
-    year, period = (page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').nth(i)
-                    .locator("input").input_value() for i in (0, 1))
-    return period_of(year + period)
+    """The year and period chosen in the sidebar (what every page shows), as its 查询条件 button
+    says them ('2026年1-9月 · 全部单位'): ('2026', '9')."""
+    return period_of(page.locator('[data-testid="stSidebar"] [data-testid="stPopover"] button').first.inner_text())
 
 
 def close(shown: str, value: float | None) -> bool:
