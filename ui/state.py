@@ -72,18 +72,25 @@ def sidebar_selectors() -> None:
         if not years:
             st.caption("库中暂无数据")
             return
+        units = cat["units"]
+        names = dict(zip(units.unit_id, units.name))
+        unit_options = [None, *units.unit_id]
+
+        def year_label(y):
+            return f"{y}年"
+
+        def unit_label(u):
+            return "全部单位" if u is None else names[u]
+
         year = _resolve("year", years)
         periods = cat["years"][year][::-1]  # latest first: the default is the latest reported period
         period = _resolve("period", periods)
-        units = cat["units"]
-        names = dict(zip(units.unit_id, units.name))
-        unit = _resolve("unit", [None, *units.unit_id])
-        unit_name = "全部单位" if unit is None else names[unit]
-        with st.popover(f"{year}年{period_label(period)} · {md(unit_name)}", icon=":material/tune:",
+        unit = _resolve("unit", unit_options)
+        with st.popover(f"{year_label(year)}{period_label(period)} · {md(unit_label(unit))}", icon=":material/tune:",
                         width="stretch", key="sidebar_query"):
-            _choice("年份", years, "year", lambda y: f"{y}年")
+            _choice("年份", years, "year", year_label)
             _choice("期间", periods, "period", period_label, help="截至月份：1-2月合并报送，记为 2")
-            _choice("单位", [None, *units.unit_id], "unit", lambda u: "全部单位" if u is None else names[u])
+            _choice("单位", unit_options, "unit", unit_label)
 
 
 def selection() -> tuple[int | None, int | None, str | None]:
